@@ -54,18 +54,20 @@ def main(argv):
     if len(argv) != 2:
         sys.exit(__doc__)
     root = pathlib.Path(argv[1])
+    edited = 0
     for rel, old, new in EDITS:
         path = root / rel
         text = path.read_text()
         if old in text and not (new and new in text):
             path.write_text(text.replace(old, new, 1))
+            edited += 1
         elif new and new in text:
             continue  # already patched
         elif not new and old not in text:
             continue  # line already removed
         else:
             sys.exit("%s: expected text not found: %r" % (path, old))
-    print("patched %s" % root)
+    print(("patched %s (%d edits)" % (root, edited)) if edited else ("already patched: %s" % root))
 
 
 if __name__ == "__main__":
