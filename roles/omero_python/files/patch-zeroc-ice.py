@@ -71,8 +71,8 @@ def main(argv):
         elif not new and old not in text:
             continue  # line already removed
         else:
-            sys.exit("%s: expected text not found: %r" % (path, old))
-    print(("patched %s (%d edits)" % (root, edited)) if edited else ("already patched: %s" % root))
+            sys.exit(f"{path}: expected text not found: {old!r}")
+    print(f"patched {root} ({edited} edits)" if edited else f"already patched: {root}")
 
 
 if __name__ == "__main__":
