@@ -7,7 +7,7 @@ Usage: patch-zeroc-ice.py SOURCE_DIR
   frame comes from PyEval_GetFrame() (available on every Python 3).
 - Python 3.12: the pure-Python part imports the removed `imp` module; types.ModuleType replaces
   imp.new_module.
-- GCC 14: <unistd.h> included explicitly in the bundled mcpp (implicit declarations are errors).
+- GCC 14: implicit declarations are errors; the bundled mcpp needs _DEFAULT_SOURCE for readlink().
 - Python 3.13: PyEval_CallObject and PyObject_AsReadBuffer are removed; a compatibility block in
   Config.h (included first by every source file) maps them to PyObject_CallObject and the buffer
   protocol.
@@ -48,10 +48,10 @@ EDITS = [
     ("lib/Ice.py", "import sys, string, imp, os, threading, warnings, datetime",
      "import sys, string, types, os, threading, warnings, datetime"),
     ("lib/Ice.py", "nmod = imp.new_module(curr)", "nmod = types.ModuleType(curr)"),
-    # GCC 14 (Debian 13) makes implicit function declarations an error; mcpp only includes <unistd.h>
-    # (readlink, getcwd) when its own platform detection says Unix, which the setup.py build does not set.
-    ("src/ice/mcpp/system.c", '#include    "internal.H"\n',
-     '#include    "internal.H"\n#if defined(__unix__)\n#include    <unistd.h>\n#endif\n'),
+    # GCC 14 (Debian 13) makes implicit function declarations an error.
+    # configed.H defines _POSIX_C_SOURCE 1, which hides readlink(); _DEFAULT_SOURCE restores it.
+    ("src/ice/mcpp/system.c", '#include    "system.H"\n',
+     '#define _DEFAULT_SOURCE 1 /* omero-deploy: readlink() under GCC 14 */\n#include    "system.H"\n'),
 ]
 
 
