@@ -65,7 +65,10 @@ class OmeroAccounts:
         try:
             self.session = self.client.createSession(self.user, self._password)
         except Exception:
-            self.close()
+            try:
+                self.close()
+            except Exception:  # noqa: BLE001, S110 - the login error below is the one to report
+                pass
             raise
         self.admin = self.session.getAdminService()
         return self
