@@ -140,7 +140,11 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.omero_common import PERMISSION_CHOICES, connection_argument_spec, reconcile
+from ansible.module_utils.omero_common import (
+    PERMISSION_CHOICES,
+    connection_argument_spec,
+    reconcile,
+)
 
 STATES = ["present", "absent", "exact"]
 

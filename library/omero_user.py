@@ -212,7 +212,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     users, passwords = [], {}
     for u in module.params["users"]:
-        spec = dict((k, v) for k, v in u.items() if k != "password")
+        spec = {k: v for k, v in u.items() if k != "password"}
         spec["groups_state"] = module.params["groups_state"]
         users.append(spec)
         if u.get("password"):

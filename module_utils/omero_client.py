@@ -12,7 +12,7 @@ import time
 
 try:
     import omero
-    import omero.clients  # noqa: F401 - registers the model object factories
+    import omero.clients
     import omero.cmd
     import omero.model
     import omero.sys
@@ -237,7 +237,7 @@ class OmeroAccounts:
                 self._create_user(a, passwords.get(a["user"]))
             elif kind == "update_user":
                 current = state["users"][a["user"]]
-                fields = dict((f, current.get(f)) for f in ("first_name", "last_name", "email", "institution"))
+                fields = {f: current.get(f) for f in ("first_name", "last_name", "email", "institution")}
                 fields.update(a["after"])
                 self.admin.updateExperimenter(self._experimenter(a["user"], fields, uid=current["id"]))
                 current.update(a["after"])

@@ -11,7 +11,11 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.omero_accounts_model import describe, plan, simulate, view
-from ansible.module_utils.omero_client import HAS_OMERO, OMERO_IMPORT_ERROR, OmeroAccounts
+from ansible.module_utils.omero_client import (
+    HAS_OMERO,
+    OMERO_IMPORT_ERROR,
+    OmeroAccounts,
+)
 
 PERMISSION_CHOICES = ["private", "read-only", "read-annotate", "read-write"]
 
@@ -38,8 +42,8 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
     require_omero(module)
     passwords = passwords or {}
     p = module.params
-    managed_groups = set(g["name"] for g in groups)
-    managed_users = set(u["omename"] for u in users) | set(d["omename"] for d in departed)
+    managed_groups = {g["name"] for g in groups}
+    managed_users = {u["omename"] for u in users} | {d["omename"] for d in departed}
     admins = [u["omename"] for u in users if u.get("admin") and u.get("admin_privileges") is not None]
     try:
         with OmeroAccounts(p["host"], p["port"], p["admin_user"], p["admin_password"], protocol=p["protocol"]) as conn:
@@ -51,8 +55,8 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
                 module.fail_json(msg=str(exc))
             after = simulate(current, actions)
             # Renamed (deactivated) accounts appear in "after" under their new name.
-            renamed = set(a["to"] for a in actions if a["action"] == "rename_user")
-            shown_groups = managed_groups | set(g for a in actions for g in ([a["group"]] if "group" in a else []))
+            renamed = {a["to"] for a in actions if a["action"] == "rename_user"}
+            shown_groups = managed_groups | {g for a in actions for g in ([a["group"]] if "group" in a else [])}
             before_view = view(current, shown_groups, managed_users)
             after_view = view(after, shown_groups, managed_users | renamed)
             if actions and not module.check_mode:

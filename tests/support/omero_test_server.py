@@ -19,7 +19,7 @@ import Glacier2
 import Ice
 import omero
 import omero.api
-import omero.clients  # noqa: F401 - model classes and their factories
+import omero.clients
 import omero.cmd
 import omero.model
 import omero.ObjectFactoryRegistrar
@@ -248,7 +248,7 @@ class AdminI(omero.api.IAdmin):
     def createRestrictedSystemUserWithPassword_async(self, e, privileges, password):
         uid = self._new_user(e, password)
         self.store.links[uid] = [[1, False], [0, False]]  # user (default), system
-        self.store.privileges[uid] = set(_val(p.getValue()) for p in privileges)
+        self.store.privileges[uid] = {_val(p.getValue()) for p in privileges}
         return uid
 
     @_amd("updateExperimenter")
@@ -279,7 +279,7 @@ class AdminI(omero.api.IAdmin):
     def removeGroups_async(self, user, groups):
         uid = _val(user.getId())
         self.store.check_user(uid)
-        drop = set(_val(g.getId()) for g in groups)
+        drop = {_val(g.getId()) for g in groups}
         remaining = [link for link in self.store.links[uid] if link[0] not in drop]
         if not remaining:
             raise _usage("a user must stay in at least one group")
@@ -332,7 +332,7 @@ class AdminI(omero.api.IAdmin):
     def setAdminPrivileges_async(self, user, privileges):
         uid = _val(user.getId())
         self.store.check_user(uid)
-        self.store.privileges[uid] = set(_val(p.getValue()) for p in privileges)
+        self.store.privileges[uid] = {_val(p.getValue()) for p in privileges}
 
     @_amd("changeUserPassword")
     def changeUserPassword_async(self, name, password):
