@@ -558,3 +558,22 @@ class OmeroTestServer:
     def reset_counts(self):
         with self.store.lock:
             self.store.counts.clear()
+
+
+def main():
+    """Serve until interrupted; print the port on stdout (manual playbook runs)."""
+    import os
+    import signal
+
+    password = os.environ.get("OMERO_TEST_SERVER_ROOT_PASSWORD", "Root-Test-Passw0rd!")
+    with OmeroTestServer(root_password=password) as server:
+        print(server.port, flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: server.communicator.shutdown())
+        try:
+            server.communicator.waitForShutdown()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
