@@ -127,3 +127,12 @@ def test_without_omero_server_the_apply_step_is_skipped_with_a_message(tmp_path)
     said = task_results(report, "Say why the accounts are not applied")
     assert said and "OMERO.server is required" in said[0]["msg"]
     assert task_results(report, APPLY) == []
+
+
+def test_placeholder_initial_password_is_never_used(tmp_path, server):
+    inv = make_inventory(tmp_path, extra={"vault_omero_accounts_password_fbrau": "CHANGE_ME"})
+    rc, report, raw = play(inv, server)
+    assert rc == 0, raw[-3000:]
+    warned = task_results(report, "Warn about people whose initial password is not in the vault")
+    assert warned and "vault_omero_accounts_password_fbrau" in warned[0]["msg"]
+    assert server.store.passwords[server.store.user_id("fbrau")] is None
