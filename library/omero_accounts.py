@@ -1,0 +1,168 @@
+#!/usr/bin/python
+# Copyright: (c) the omero-deploy authors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ansible module: reconcile a whole accounts inventory (groups, users, departures) in one session."""
+
+DOCUMENTATION = r"""
+---
+module: omero_accounts
+short_description: Reconcile the whole declarative OMERO accounts model (groups, users, departures) in one session
+description:
+  - Applies the desired state that C(scripts/validate-inventory --expand) computes from
+    C(inventories/<env>/accounts/) - team, collaboration, referents, public, external and deactivated-users
+    groups, every active person, and every departed person - in B(one) omero-py session.
+  - Reads the current state in two bulk admin-service calls (C(lookupGroups), C(lookupExperimenters)) plus
+    one C(getAdminPrivileges) per referent, so a run with nothing to change costs 2 + (number of
+    referents) admin-service calls whatever the number of users and groups.
+  - Groups listed are managed with C(exact) membership and owners. Users listed are created, updated,
+    put in their groups (their membership of groups this inventory does not manage is left alone) and,
+    for referents, made restricted administrators.
+  - A departed person who still has an account gets their data transferred to their team leader
+    (C(omero.cmd.Chown2)), or deleted (C(omero.cmd.Delete2)) only when the inventory says
+    C(delete_data) - true explicitly; the account is then moved to the deactivated-users group, removed
+    from every other group including C(user) (no more log-in), and renamed C(A_utiliser_<n>).
+version_added: "1.0.0"
+author:
+  - omero-deploy authors
+requirements:
+  - omero-py (and zeroc-ice 3.6) on the host that runs the module, usually the OMERO.server venv
+options:
+  host:
+    description: OMERO.server host name or address, as seen from the host that runs the module.
+    type: str
+    default: localhost
+  port:
+    description: Glacier2 port (4064 for SSL, 4063 for plain TCP).
+    type: int
+    default: 4064
+  protocol:
+    description: Glacier2 transport.
+    type: str
+    choices: [ssl, tcp]
+    default: ssl
+  admin_user:
+    description: Administrator account used for the session.
+    type: str
+    default: root
+  admin_password:
+    description: Password of O(admin_user). Keep it in the vault.
+    type: str
+    required: true
+  desired:
+    description:
+      - The expanded desired state, as printed by C(scripts/validate-inventory --expand) - a dict with
+        C(groups), C(users), C(departed) and C(settings) (C(reports) is passed through to the result).
+    type: dict
+    required: true
+  passwords:
+    description:
+      - Initial passwords, keyed by the vault variable name a person's C(password_var) refers to.
+        Never logged, never returned.
+    type: dict
+    default: {}
+  update_password:
+    description: V(on_create) sets passwords only for new users; V(always) resets them on every run.
+    type: str
+    choices: [on_create, always]
+    default: on_create
+notes:
+  - Supports check mode and diff mode. In check mode no mutating call is made.
+seealso:
+  - module: omero_group
+  - module: omero_user
+"""
+
+EXAMPLES = r"""
+- name: Expand the inventory on the controller
+  ansible.builtin.command:
+    cmd: scripts/validate-inventory --expand inventories/production
+  delegate_to: localhost
+  register: expanded
+  changed_when: false
+
+- name: Apply it in one session
+  omero_accounts:
+    admin_password: "{{ omero_server_root_password }}"
+    desired: "{{ expanded.stdout | from_json }}"
+    passwords: "{{ dict(names | zip(query('ansible.builtin.vars', *names))) }}"
+  vars:
+    names: "{{ (expanded.stdout | from_json).users | selectattr('password_var') | map(attribute='password_var') | list }}"
+  no_log: true
+"""
+
+RETURN = r"""
+changed:
+  description: Whether any change was made (or would be, in check mode).
+  returned: always
+  type: bool
+actions:
+  description: One line per change, in the order applied. Never contains a password.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create group brau (read-annotate)", "transfer data of pdubois to cmartin", "rename deactivated user pdubois to A_utiliser_1"]
+plan:
+  description: The same changes as structured data; C(password) is only a boolean.
+  returned: always
+  type: list
+  elements: dict
+diff:
+  description: Managed groups and users before and after.
+  returned: always
+  type: dict
+  contains:
+    before:
+      description: Managed groups and users before the run.
+      type: dict
+    after:
+      description: Managed groups and users after the run.
+      type: dict
+passwords_not_given:
+  description: Vault variables named by people's C(password_var) that had no value (those users get no password).
+  returned: always
+  type: list
+  elements: str
+reports:
+  description: Informational reports from the inventory (external groups, expired external groups).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.omero_common import connection_argument_spec, reconcile
+
+
+def argument_spec():
+    spec = connection_argument_spec()
+    spec.update(
+        desired={"type": "dict", "required": True},
+        passwords={"type": "dict", "default": {}, "no_log": True},
+        update_password={"type": "str", "choices": ["on_create", "always"], "default": "on_create"},
+    )
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    desired = module.params["desired"]
+    missing = [k for k in ("groups", "users", "departed") if not isinstance(desired.get(k), list)]
+    if missing:
+        module.fail_json(msg=f"desired: missing list(s) {', '.join(missing)} (use validate-inventory --expand)")
+    passwords = {}
+    unresolved = []
+    for user in desired["users"]:
+        var = user.get("password_var")
+        if var:
+            if module.params["passwords"].get(var):
+                passwords[user["omename"]] = module.params["passwords"][var]
+            else:
+                unresolved.append(var)
+    groups = [dict(g, state="exact") for g in desired["groups"]]
+    users = [dict(u, groups_state="present") for u in desired["users"]]
+    reconcile(module, groups=groups, users=users, departed=desired["departed"], settings=desired.get("settings"),
+              passwords=passwords, update_password=module.params["update_password"],
+              extra_result={"reports": desired.get("reports", {}), "passwords_not_given": sorted(unresolved)})
+
+
+if __name__ == "__main__":
+    main()

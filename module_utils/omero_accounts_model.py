@@ -1,0 +1,918 @@
+# Copyright: (c) the omero-deploy authors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Declarative OMERO accounts: the data management plan's model, in pure Python.
+
+No omero import here: the validator (scripts/validate-inventory) runs it in any CI with only
+PyYAML and jsonschema, and the Ansible modules ship it to the server host through AnsiballZ.
+
+Three layers, each a plain function over plain data:
+
+1. ``load_inventory`` / ``validate_inventory``: read ``<inventory>/accounts/**.yml`` and return
+   problems as ``Problem(file, key_path, message)``.
+2. ``expand``: teams, referents, public and external groups -> desired groups, users and departures.
+3. ``plan`` / ``simulate``: current state (as read from OMERO) + desired state -> ordered actions,
+   and the state those actions produce (used for ``diff.after`` and for tests).
+
+Passwords never enter the state or the actions: an action says ``change_password`` for an omename,
+the client looks the secret up at apply time.
+"""
+
+
+import copy
+import datetime
+import os
+import re
+
+PERMISSIONS = {
+    "private": "rw----",
+    "read-only": "rwr---",
+    "read-annotate": "rwra--",
+    "read-write": "rwrw--",
+}
+PERMISSION_NAMES = {v: k for k, v in PERMISSIONS.items()}
+
+ADMIN_PRIVILEGES = (
+    "Chgrp", "Chown", "DeleteFile", "DeleteManagedRepo", "DeleteOwned", "DeleteScriptRepo",
+    "ModifyGroup", "ModifyGroupMembership", "ModifyUser", "ReadSession", "Sudo", "WriteFile",
+    "WriteManagedRepo", "WriteOwned", "WriteScriptRepo",
+)
+
+SYSTEM_GROUP = "system"
+USER_GROUP = "user"
+GUEST_GROUP = "guest"
+BUILTIN_GROUPS = (SYSTEM_GROUP, USER_GROUP, GUEST_GROUP)
+
+DEFAULT_SETTINGS = {
+    "deactivated_group": "users-deactivated",
+    "deactivated_prefix": "A_utiliser_",
+    "referents_group": "referents",
+    # DMP: referents create and delete groups and accounts and transfer ownership; nothing that
+    # writes or deletes other people's data. ReadSession is kept (omero-facts: never remove it from a
+    # restricted admin).
+    "referent_privileges": ["Chown", "ModifyGroup", "ModifyGroupMembership", "ModifyUser", "ReadSession"],
+    "team_permissions": "read-annotate",
+    "collaboration_permissions": "read-annotate",
+    "collaboration_suffix": "-collab",
+    "external_quota_gb_max": 100,
+}
+
+MAX_EXTRA_COLLABORATION_GROUPS = 2
+PASSWORD_MIN_LENGTH = 10
+PLACEHOLDER_SECRETS = ("CHANGE_ME", "CHANGEME", "changeme", "")
+
+
+class Problem:
+    """One validation problem, printed as ``<file>:<key path>: <message>``."""
+
+    def __init__(self, file, key, message):
+        self.file = file
+        self.key = key
+        self.message = message
+
+    def __str__(self):
+        return f"{self.file}:{self.key}: {self.message}"
+
+    def __repr__(self):
+        return f"Problem({str(self)!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, Problem) and str(self) == str(other)
+
+    def __hash__(self):
+        return hash(str(self))
+
+
+# --------------------------------------------------------------------------------------------------
+# Password policy
+# --------------------------------------------------------------------------------------------------
+
+def password_problems(password):
+    """Return the DMP password policy failures of ``password`` (empty list when it passes).
+
+    Policy: at least 10 characters, at least one upper-case letter, at least one special character
+    (anything that is not a letter, a digit or white space). The password itself never appears in a
+    message.
+    """
+    if not isinstance(password, str):
+        return ["is not a string"]
+    failures = []
+    if len(password) < PASSWORD_MIN_LENGTH:
+        failures.append(f"shorter than {PASSWORD_MIN_LENGTH} characters")
+    if not any(c.isupper() for c in password):
+        failures.append("no upper-case letter")
+    if not any(not c.isalnum() and not c.isspace() for c in password):
+        failures.append("no special character")
+    return failures
+
+
+def is_placeholder(secret):
+    return secret is None or (isinstance(secret, str) and secret.strip() in PLACEHOLDER_SECRETS)
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------------
+
+def _normalise(value):
+    """Dates (PyYAML turns 2026-11-02 into a date) become ISO strings, recursively."""
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()[:10]
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    return value
+
+
+def load_inventory(inventory_dir, yaml_module):
+    """Read every ``accounts/**/*.yml`` under ``inventory_dir``.
+
+    Returns ``(documents, problems)`` where ``documents`` maps the display path of each file
+    (``<inventory_dir>/accounts/...``) to its parsed, date-normalised content. ``yaml_module`` is
+    PyYAML (passed in so that this module has no hard dependency for the modules' sake).
+    """
+    problems = []
+    documents = {}
+    accounts_dir = os.path.join(inventory_dir, "accounts")
+    if not os.path.isdir(accounts_dir):
+        problems.append(Problem(accounts_dir, "(directory)", "missing: the inventory has no accounts directory"))
+        return documents, problems
+    paths = []
+    for root, dirs, files in os.walk(accounts_dir):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith((".yml", ".yaml")):
+                paths.append(os.path.join(root, name))
+    if not paths:
+        problems.append(Problem(accounts_dir, "(directory)", "no .yml files"))
+    for path in paths:
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+            text = raw.decode("utf-8")
+            data = yaml_module.safe_load(text)
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(path, "(file)", f"not UTF-8 text: {exc}"))
+            continue
+        except yaml_module.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+            problems.append(Problem(path, "(file)", "malformed YAML{}: {}".format(where, getattr(exc, "problem", None) or exc)))
+            continue
+        except OSError as exc:
+            problems.append(Problem(path, "(file)", f"cannot read: {exc.strerror}"))
+            continue
+        if data is None:
+            data = {}
+        documents[path] = _normalise(data)
+    return documents, problems
+
+
+def _key_path(parts):
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(root)"
+
+
+def schema_problems(documents, schema, jsonschema_module):
+    """Validate each document against the JSON schema (a oneOf of the known file kinds)."""
+    problems = []
+    validator_cls = jsonschema_module.validators.validator_for(schema)
+    validator = validator_cls(schema)
+    for path, data in sorted(documents.items()):
+        if not isinstance(data, dict):
+            problems.append(Problem(path, "(root)", f"must be a mapping, found {type(data).__name__}"))
+            continue
+        kinds = [k for k in KINDS if k in data]
+        if len(kinds) != 1:
+            problems.append(Problem(
+                path, "(root)",
+                "must have exactly one top-level key among {}, found {}".format(", ".join(KINDS), ", ".join(sorted(data)) or "none")))
+            continue
+        for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+            problems.append(Problem(path, _key_path(list(error.absolute_path)), _schema_message(error)))
+    return problems
+
+
+def _schema_message(error):
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown key(s)")
+    if error.validator == "required":
+        return error.message.replace("is a required property", "is required")
+    return error.message
+
+
+KINDS = ("people", "team", "referents", "public_group", "external_groups", "settings")
+
+
+# --------------------------------------------------------------------------------------------------
+# Semantic validation
+# --------------------------------------------------------------------------------------------------
+
+def _add_month(date):
+    year = date.year + (1 if date.month == 12 else 0)
+    month = 1 if date.month == 12 else date.month + 1
+    for day in (date.day, 30, 29, 28):
+        try:
+            return datetime.date(year, month, day)
+        except ValueError:
+            continue
+    raise ValueError("unreachable")
+
+
+def _parse_date(text):
+    try:
+        return datetime.datetime.strptime(str(text), "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+def collect(documents):
+    """Sort documents by kind. Returns a dict of kind -> list of (path, content)."""
+    by_kind = {k: [] for k in KINDS}
+    for path, data in sorted(documents.items()):
+        if isinstance(data, dict):
+            for kind in KINDS:
+                if kind in data:
+                    by_kind[kind].append((path, data[kind]))
+    return by_kind
+
+
+def settings_of(by_kind):
+    settings = dict(DEFAULT_SETTINGS)
+    for _path, content in by_kind["settings"]:
+        if isinstance(content, dict):
+            settings.update(content)
+    return settings
+
+
+def semantic_problems(documents, passwords=None):
+    """Cross-file checks that a schema cannot express.
+
+    ``passwords`` maps a password variable name to its value when known (vault resolved on the
+    controller, or a plain vault template); unknown or placeholder values are not policy-checked.
+    """
+    passwords = passwords or {}
+    problems = []
+    by_kind = collect(documents)
+    settings = settings_of(by_kind)
+
+    people = {}
+    for path, entries in by_kind["people"]:
+        for i, person in enumerate(entries or []):
+            name = person.get("omename")
+            if name in people:
+                problems.append(Problem(path, f"people[{i}].omename",
+                                        f"duplicate omename {name!r} (first defined in {people[name][0]})"))
+                continue
+            people[name] = (path, i, person)
+            if name and name.startswith(settings["deactivated_prefix"]):
+                problems.append(Problem(path, f"people[{i}].omename",
+                                        "{!r} uses the reserved deactivated-account prefix {!r}".format(name, settings["deactivated_prefix"])))
+            var = person.get("password_var")
+            if var is not None and var in passwords and not is_placeholder(passwords[var]):
+                failures = password_problems(passwords[var])
+                if failures:
+                    problems.append(Problem(path, f"people[{i}].password_var",
+                                            "password in {} fails the policy: {}".format(var, ", ".join(failures))))
+            if person.get("delete_data") and person.get("status") != "departed":
+                problems.append(Problem(path, f"people[{i}].delete_data", "only allowed for a departed person"))
+    if not by_kind["people"]:
+        problems.append(Problem("accounts", "people", "no people file (a file with a top-level 'people' list)"))
+
+    def check_person(path, key, name, must_be_active=False):
+        if name not in people:
+            problems.append(Problem(path, key, f"unknown person {name!r} (not in any people file)"))
+            return False
+        if must_be_active and people[name][2].get("status") == "departed":
+            problems.append(Problem(path, key, f"{name!r} is departed and cannot hold this role"))
+            return False
+        return True
+
+    group_names = {}
+
+    def claim_group(path, key, name):
+        if name in BUILTIN_GROUPS:
+            problems.append(Problem(path, key, f"{name!r} is an OMERO system group"))
+        elif name in group_names:
+            problems.append(Problem(path, key, f"group name {name!r} already used in {group_names[name]}"))
+        else:
+            group_names[name] = path
+
+    for special in ("deactivated_group", "referents_group"):
+        group_names[settings[special]] = f"settings ({special})"
+
+    for path, team in by_kind["team"]:
+        if not isinstance(team, dict):
+            continue
+        if not team.get("leader"):
+            problems.append(Problem(path, "team.leader", "missing leader: every team needs a leader"))
+        else:
+            check_person(path, "team.leader", team["leader"], must_be_active=True)
+        claim_group(path, "team.name", team.get("name"))
+        claim_group(path, "team.name", "{}{}".format(team.get("name"), settings["collaboration_suffix"]))
+        for field in ("members", "facility_staff", "external_collaborators"):
+            for i, name in enumerate(team.get(field) or []):
+                check_person(path, f"team.{field}[{i}]", name)
+        extra = team.get("collaboration_groups") or []
+        if len(extra) > MAX_EXTRA_COLLABORATION_GROUPS:
+            problems.append(Problem(path, "team.collaboration_groups",
+                                    f"{len(extra)} extra collaboration groups, at most {MAX_EXTRA_COLLABORATION_GROUPS} allowed"))
+        for i, group in enumerate(extra):
+            claim_group(path, f"team.collaboration_groups[{i}].name", group.get("name"))
+            for j, name in enumerate(group.get("members") or []):
+                check_person(path, f"team.collaboration_groups[{i}].members[{j}]", name)
+
+    for path, ref in by_kind["referents"]:
+        for i, name in enumerate(ref.get("members") or []):
+            check_person(path, f"referents.members[{i}]", name, must_be_active=True)
+    for path, pub in by_kind["public_group"]:
+        claim_group(path, "public_group.name", pub.get("name"))
+        for field in ("owners", "members"):
+            for i, name in enumerate(pub.get(field) or []):
+                check_person(path, f"public_group.{field}[{i}]", name)
+    for path, groups in by_kind["external_groups"]:
+        for i, group in enumerate(groups or []):
+            claim_group(path, f"external_groups[{i}].name", group.get("name"))
+            created, expires = _parse_date(group.get("created")), _parse_date(group.get("expires"))
+            if created is None:
+                problems.append(Problem(path, f"external_groups[{i}].created", "not a date (YYYY-MM-DD)"))
+            if expires is None:
+                problems.append(Problem(path, f"external_groups[{i}].expires", "not a date (YYYY-MM-DD)"))
+            if created and expires:
+                if expires <= created:
+                    problems.append(Problem(path, f"external_groups[{i}].expires", "expires on or before its creation date"))
+                elif expires > _add_month(created):
+                    problems.append(Problem(path, f"external_groups[{i}].expires",
+                                            f"lifetime over one month (created {created}, expires {expires}, latest allowed {_add_month(created)})"))
+            quota = group.get("quota_gb")
+            if isinstance(quota, (int, float)) and quota > settings["external_quota_gb_max"]:
+                problems.append(Problem(path, f"external_groups[{i}].quota_gb",
+                                        "quota {} GB over the {} GB maximum".format(quota, settings["external_quota_gb_max"])))
+            for field in ("owners", "members"):
+                for j, name in enumerate(group.get(field) or []):
+                    check_person(path, f"external_groups[{i}].{field}[{j}]", name)
+
+    # Lifecycle: a departed person's data needs a receiver unless it is explicitly deleted.
+    if not problems:
+        try:
+            expanded = expand(documents)
+        except ValueError as exc:  # defensive: expand raises only on inconsistent input
+            problems.append(Problem("accounts", "(expand)", str(exc)))
+            return problems
+        for dep in expanded["departed"]:
+            path, i, _person = people[dep["omename"]]
+            if not dep["delete_data"] and not dep["transfer_to"]:
+                problems.append(Problem(path, f"people[{i}]",
+                                        "departed person {!r} is in no team: set transfer_to (a leader) or delete_data: true".format(dep["omename"])))
+            elif dep["transfer_to"] and dep["transfer_to"] not in people:
+                problems.append(Problem(path, f"people[{i}].transfer_to", "unknown person {!r}".format(dep["transfer_to"])))
+        for user in expanded["users"]:
+            if not user["groups"]:
+                path, i, _person = people[user["omename"]]
+                problems.append(Problem(path, f"people[{i}]",
+                                        "active person {!r} belongs to no group (add them to a team, or mark them departed)".format(user["omename"])))
+    return problems
+
+
+def validate_inventory(inventory_dir, yaml_module, jsonschema_module, schema, passwords=None):
+    """Load and validate; returns ``(documents, problems)``."""
+    documents, problems = load_inventory(inventory_dir, yaml_module)
+    problems.extend(schema_problems(documents, schema, jsonschema_module))
+    if not problems:
+        problems.extend(semantic_problems(documents, passwords))
+    return documents, problems
+
+
+def password_vars(documents):
+    """Names of the vault variables the people files reference."""
+    names = set()
+    for _path, entries in collect(documents)["people"]:
+        for person in entries or []:
+            if isinstance(person, dict) and person.get("password_var"):
+                names.add(person["password_var"])
+    return sorted(names)
+
+
+# --------------------------------------------------------------------------------------------------
+# Expansion: the DMP's model -> desired groups and users
+# --------------------------------------------------------------------------------------------------
+
+def expand(documents, today=None):
+    """Expand validated documents into the desired state.
+
+    Returns ``{"groups": [...], "users": [...], "departed": [...], "settings": {...},
+    "reports": {...}}``; groups and users are sorted by name so the output is stable.
+    """
+    by_kind = collect(documents)
+    settings = settings_of(by_kind)
+    people = {}
+    for _path, entries in by_kind["people"]:
+        for person in entries or []:
+            people.setdefault(person["omename"], person)
+    active = {n for n, p in people.items() if p.get("status", "active") == "active"}
+
+    groups = {}
+    memberships = {}  # omename -> ordered list of group names (first = preferred default)
+    leaders_of = {}  # omename -> leaders of the teams listing them
+
+    def add_group(name, permissions, description, owners, members):
+        owners = [o for o in owners if o in active]
+        members = sorted({m for m in members if m in active} | set(owners))
+        groups[name] = {
+            "name": name,
+            "permissions": permissions,
+            "description": description,
+            "owners": sorted(set(owners)),
+            "members": members,
+        }
+        return groups[name]
+
+    def join(name, group):
+        memberships.setdefault(name, [])
+        if group not in memberships[name]:
+            memberships[name].append(group)
+
+    team_order = []
+    for _path, team in by_kind["team"]:
+        team_order.append(team)
+    for team in team_order:
+        name = team["name"]
+        leader = team["leader"]
+        members = [leader] + list(team.get("members") or [])
+        staff = list(team.get("facility_staff") or [])
+        externals = list(team.get("external_collaborators") or [])
+        site = team.get("site", "")
+        add_group(name, team.get("permissions", settings["team_permissions"]),
+                  team.get("description") or f"Team {name} ({site})", [leader], members)
+        collab = name + settings["collaboration_suffix"]
+        add_group(collab, team.get("collaboration_permissions", settings["collaboration_permissions"]),
+                  f"Collaboration group of team {name}", [leader], members + staff + externals)
+        for extra in team.get("collaboration_groups") or []:
+            add_group(extra["name"], extra.get("permissions", settings["collaboration_permissions"]),
+                      extra.get("description") or f"Extra collaboration group of team {name}",
+                      extra.get("owners") or [leader], [leader] + list(extra.get("members") or []))
+        for person in members:
+            leaders_of.setdefault(person, [])
+            if leader not in leaders_of[person] and person != leader:
+                leaders_of[person].append(leader)
+
+    referents_members = []
+    for _path, ref in by_kind["referents"]:
+        referents_members.extend(ref.get("members") or [])
+    add_group(settings["referents_group"], "private",
+              "Referents: restricted administrators who manage groups and accounts", [], referents_members)
+    parked = add_group(settings["deactivated_group"], "private",
+                       "Deactivated accounts ({}<n>), kept for their audit trail".format(settings["deactivated_prefix"]), [], [])
+    # Its members are the renamed accounts, managed by the departure steps, not listed anywhere.
+    parked.update(members=None, owners=None)
+
+    for _path, pub in by_kind["public_group"]:
+        add_group(pub["name"], pub.get("permissions", "read-only"),
+                  pub.get("description") or "Public data (Etalab 2.0 / CC-BY), read-only for everyone",
+                  pub.get("owners") or [], list(pub.get("members") or []))
+
+    reports = {"expired_external_groups": [], "external_groups": []}
+    today = today or datetime.date.today()
+    for _path, ext in by_kind["external_groups"]:
+        for group in ext or []:
+            add_group(group["name"], group.get("permissions", "read-annotate"),
+                      group.get("description") or "External service group ({}), created {}, expires {}, quota {} GB".format(group.get("site", ""), group["created"], group["expires"], group.get("quota_gb", 100)),
+                      group.get("owners") or [], list(group.get("members") or []))
+            info = {"name": group["name"], "created": group["created"], "expires": group["expires"],
+                    "quota_gb": group.get("quota_gb", settings["external_quota_gb_max"])}
+            reports["external_groups"].append(info)
+            expires = _parse_date(group["expires"])
+            if expires is not None and expires < today:
+                reports["expired_external_groups"].append(info)
+
+    for group in sorted(groups.values(), key=lambda g: _group_rank(g["name"], settings, team_order)):
+        for member in group["members"] or []:
+            join(member, group["name"])
+
+    users = []
+    departed = []
+    for name in sorted(people):
+        person = people[name]
+        if name in active:
+            groups_of = memberships.get(name, [])
+            default = person.get("default_group") or (groups_of[0] if groups_of else None)
+            is_referent = name in referents_members
+            users.append({
+                "omename": name,
+                "first_name": person["first_name"],
+                "last_name": person["last_name"],
+                "email": person.get("email", ""),
+                "institution": person.get("site", ""),
+                "groups": sorted(groups_of),
+                "default_group": default,
+                "active": True,
+                "admin": is_referent,
+                "admin_privileges": sorted(settings["referent_privileges"]) if is_referent else None,
+                "password_var": person.get("password_var"),
+            })
+        else:
+            leaders = leaders_of.get(name, [])
+            departed.append({
+                "omename": name,
+                "transfer_to": person.get("transfer_to") or (leaders[0] if leaders else None),
+                "delete_data": bool(person.get("delete_data", False)),
+            })
+    return {
+        "groups": sorted(groups.values(), key=lambda g: g["name"]),
+        "users": users,
+        "departed": departed,
+        "settings": {k: settings[k] for k in ("deactivated_group", "deactivated_prefix")},
+        "reports": reports,
+    }
+
+
+def _group_rank(name, settings, teams):
+    """Order in which a person's groups are considered for their default group: own team first."""
+    team_names = [t["name"] for t in teams]
+    if name in team_names:
+        return (0, team_names.index(name), name)
+    if name.endswith(settings["collaboration_suffix"]) and name[: -len(settings["collaboration_suffix"])] in team_names:
+        return (1, 0, name)
+    if name == settings["referents_group"]:
+        return (3, 0, name)
+    return (2, 0, name)
+
+
+# --------------------------------------------------------------------------------------------------
+# Plan: current + desired -> actions
+# --------------------------------------------------------------------------------------------------
+#
+# Current state, as read by the client (plain data):
+#   {"groups": {name: {"id", "name", "permissions": "rwra--", "description", "owners": [..], "members": [..]}},
+#    "users": {omename: {"id", "omename", "first_name", "last_name", "email", "institution",
+#                        "groups": [default first, ...], "privileges": None | [..]}}}
+# ``privileges`` is None when it was not read (the client reads it only for admins it manages).
+
+USER_FIELDS = ("first_name", "last_name", "email", "institution")
+
+
+def permissions_string(value):
+    """'read-annotate' or 'rwra--' -> 'rwra--'."""
+    if value in PERMISSIONS:
+        return PERMISSIONS[value]
+    if value in PERMISSION_NAMES:
+        return value
+    raise ValueError("unknown permission level {!r} (use one of {})".format(value, ", ".join(PERMISSIONS)))
+
+
+def next_deactivated_number(user_names, prefix):
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)$")
+    numbers = [int(m.group(1)) for m in (pattern.match(n) for n in user_names) if m]
+    return max(numbers) + 1 if numbers else 1
+
+
+def plan(current, groups=(), users=(), departed=(), settings=None, update_password="on_create",
+         passwords_given=()):
+    """Compute the ordered list of actions that turns ``current`` into the desired state.
+
+    ``groups`` items: name, permissions?, description?, owners?, members?, state (present|absent|exact).
+    ``users`` items: omename, first_name?, last_name?, email?, institution?, groups?,
+    groups_state (present|exact), default_group?, active?, admin?, admin_privileges?.
+    ``departed`` items: omename, transfer_to, delete_data.
+    ``passwords_given``: omenames for which a password is available (never the values).
+    """
+    settings = dict(DEFAULT_SETTINGS, **(settings or {}))
+    actions = []
+    cur_groups = current["groups"]
+    cur_users = current["users"]
+    passwords_given = set(passwords_given)
+
+    # 1. Groups: create, permissions, description.
+    for g in groups:
+        name = g["name"]
+        perms = permissions_string(g["permissions"]) if g.get("permissions") else None
+        if name not in cur_groups:
+            actions.append({"action": "create_group", "group": name,
+                            "permissions": perms or PERMISSIONS["private"],
+                            "description": g.get("description") or ""})
+            continue
+        cur = cur_groups[name]
+        if perms and perms != cur["permissions"]:
+            actions.append({"action": "chmod_group", "group": name, "before": cur["permissions"], "after": perms})
+        if g.get("description") is not None and g["description"] != (cur.get("description") or ""):
+            actions.append({"action": "update_group", "group": name,
+                            "before": {"description": cur.get("description") or ""},
+                            "after": {"description": g["description"]}})
+
+    # 2. Membership wishes as (user, group) pairs, from the group side and from the user side.
+    adds, removes = {}, {}
+
+    def want(user, group, member):
+        (adds if member else removes).setdefault(user, set()).add(group)
+
+    def is_member(user, group):
+        if user in cur_users:
+            return group in cur_users[user]["groups"]
+        return False
+
+    for g in groups:
+        state = g.get("state", "present")
+        if g.get("members") is None:
+            continue
+        listed = set(g["members"]) | (set(g.get("owners") or []) if state != "absent" else set())
+        if state == "absent":
+            for u in listed:
+                if is_member(u, g["name"]):
+                    want(u, g["name"], False)
+            continue
+        for u in listed:
+            if not is_member(u, g["name"]):
+                want(u, g["name"], True)
+        if state == "exact" and g["name"] in cur_groups:
+            for u in cur_groups[g["name"]]["members"]:
+                if u not in listed:
+                    want(u, g["name"], False)
+
+    user_specs = {u["omename"]: u for u in users}
+    for u in users:
+        name = u["omename"]
+        target = set(u.get("groups") or [])
+        if u.get("default_group"):
+            target.add(u["default_group"])
+        if u.get("active") is True:
+            target.add(USER_GROUP)
+        if u.get("admin") is True:
+            target.add(SYSTEM_GROUP)
+        for group in target:
+            if not is_member(name, group):
+                want(name, group, True)
+        if name in cur_users:
+            have = set(cur_users[name]["groups"])
+            if u.get("active") is False and USER_GROUP in have:
+                want(name, USER_GROUP, False)
+            if u.get("admin") is False and SYSTEM_GROUP in have:
+                want(name, SYSTEM_GROUP, False)
+            if u.get("groups_state") == "exact":
+                for group in have - target - set(BUILTIN_GROUPS):
+                    want(name, group, False)
+    # An explicit add wins over a removal implied by another spec.
+    for user, groups_added in adds.items():
+        if user in removes:
+            removes[user] -= groups_added
+    # Departing users are handled as a whole in step 7.
+    for d in departed:
+        adds.pop(d["omename"], None)
+        removes.pop(d["omename"], None)
+    unknown = sorted(u for u in adds if u not in cur_users and u not in user_specs)
+    if unknown:
+        raise ValueError("unknown user(s) {}: not in OMERO and not in the users to create".format(", ".join(unknown)))
+
+    # 3. Users: create or update fields.
+    for u in users:
+        name = u["omename"]
+        if name not in cur_users:
+            groups_new = sorted(adds.pop(name, set()) - {SYSTEM_GROUP, USER_GROUP})
+            default = u.get("default_group") or (groups_new[0] if groups_new else None)
+            if default is None:
+                raise ValueError(f"user {name!r}: a new user needs a default group (or at least one group)")
+            other = [g for g in groups_new if g != default]
+            action = {"action": "create_user", "user": name,
+                      "fields": {f: u.get(f) or "" for f in USER_FIELDS},
+                      "default_group": default, "groups": other,
+                      "active": u.get("active", True) is not False,
+                      "admin_privileges": sorted(u["admin_privileges"]) if u.get("admin") and u.get("admin_privileges") is not None else None,
+                      "admin": bool(u.get("admin")),
+                      "password": name in passwords_given}
+            actions.append(action)
+            continue
+        cur = cur_users[name]
+        changes = {}
+        for field in USER_FIELDS:
+            if u.get(field) is not None and u[field] != (cur.get(field) or ""):
+                changes[field] = u[field]
+        if changes:
+            actions.append({"action": "update_user", "user": name,
+                            "before": {f: cur.get(f) or "" for f in changes}, "after": changes})
+
+    # 4. Memberships of existing users, one add and one remove call per user.
+    for user in sorted(adds):
+        if adds[user]:
+            actions.append({"action": "add_groups", "user": user, "groups": sorted(adds[user])})
+    for u in users:
+        name = u["omename"]
+        if name in cur_users and u.get("default_group"):
+            cur_default = cur_users[name]["groups"][0] if cur_users[name]["groups"] else None
+            if cur_default != u["default_group"]:
+                actions.append({"action": "set_default_group", "user": name,
+                                "before": cur_default, "after": u["default_group"]})
+
+    # 5. Owners.
+    for g in groups:
+        if g.get("owners") is None:
+            continue
+        state = g.get("state", "present")
+        have = set(cur_groups[g["name"]]["owners"]) if g["name"] in cur_groups else set()
+        listed = set(g["owners"])
+        if state == "absent":
+            drop = sorted(have & listed)
+            add = []
+        else:
+            add = sorted(listed - have)
+            drop = sorted(have - listed) if state == "exact" else []
+        if add:
+            actions.append({"action": "add_group_owners", "group": g["name"], "users": add})
+        if drop:
+            actions.append({"action": "remove_group_owners", "group": g["name"], "users": drop})
+
+    for user in sorted(removes):
+        # A removal of the default group must come after the new default is set (above).
+        if removes[user]:
+            actions.append({"action": "remove_groups", "user": user, "groups": sorted(removes[user])})
+
+    # 6. Restricted admin privileges of existing admins, passwords.
+    for u in users:
+        name = u["omename"]
+        if name not in cur_users:
+            continue
+        if u.get("admin") and u.get("admin_privileges") is not None:
+            want_privs = sorted(u["admin_privileges"])
+            have_privs = cur_users[name].get("privileges")
+            if have_privs is None or sorted(have_privs) != want_privs:
+                actions.append({"action": "set_privileges", "user": name,
+                                "before": sorted(have_privs) if have_privs is not None else None,
+                                "after": want_privs})
+        if update_password == "always" and name in passwords_given:
+            actions.append({"action": "change_password", "user": name})
+
+    # 7. Departures: data first, then the account is parked.
+    names = set(cur_users)
+    for d in departed:
+        name = d["omename"]
+        if name not in cur_users:
+            continue  # already deactivated (renamed) or never created
+        number = next_deactivated_number(names, settings["deactivated_prefix"])
+        new_name = f"{settings['deactivated_prefix']}{number}"
+        names.add(new_name)
+        if d.get("delete_data"):
+            actions.append({"action": "delete_data", "user": name})
+        elif d.get("transfer_to"):
+            actions.append({"action": "transfer_data", "user": name, "to": d["transfer_to"]})
+        else:
+            raise ValueError(f"departed user {name!r}: no transfer_to and no delete_data")
+        deactivated = settings["deactivated_group"]
+        if deactivated not in cur_users[name]["groups"]:
+            actions.append({"action": "add_groups", "user": name, "groups": [deactivated]})
+        if not cur_users[name]["groups"] or cur_users[name]["groups"][0] != deactivated:
+            actions.append({"action": "set_default_group", "user": name,
+                            "before": cur_users[name]["groups"][0] if cur_users[name]["groups"] else None,
+                            "after": deactivated})
+        others = sorted(set(cur_users[name]["groups"]) - {deactivated})
+        if others:
+            actions.append({"action": "remove_groups", "user": name, "groups": others})
+        actions.append({"action": "rename_user", "user": name, "to": new_name,
+                        "fields": {"first_name": settings["deactivated_prefix"].rstrip("_") or new_name,
+                                   "last_name": str(number), "email": "", "institution": ""}})
+    return actions
+
+
+# --------------------------------------------------------------------------------------------------
+# Simulation: apply actions to plain state (diff.after, tests, check mode)
+# --------------------------------------------------------------------------------------------------
+
+def simulate(current, actions):
+    """Return the state ``actions`` produce from ``current`` (a deep copy; ids of new objects are None)."""
+    state = copy.deepcopy(current)
+    groups, users = state["groups"], state["users"]
+
+    def join(user, group):
+        if group not in users[user]["groups"]:
+            users[user]["groups"].append(group)
+        if user not in groups.setdefault(group, _blank_group(group))["members"]:
+            groups[group]["members"] = sorted(groups[group]["members"] + [user])
+
+    def leave(user, group):
+        if group in users[user]["groups"]:
+            users[user]["groups"].remove(group)
+        if group in groups:
+            groups[group]["members"] = [m for m in groups[group]["members"] if m != user]
+            groups[group]["owners"] = [m for m in groups[group]["owners"] if m != user]
+
+    for a in actions:
+        kind = a["action"]
+        if kind == "create_group":
+            groups[a["group"]] = dict(_blank_group(a["group"]), permissions=a["permissions"], description=a["description"])
+        elif kind == "chmod_group":
+            groups[a["group"]]["permissions"] = a["after"]
+        elif kind == "update_group":
+            groups[a["group"]].update(a["after"])
+        elif kind == "create_user":
+            users[a["user"]] = dict({"id": None, "omename": a["user"], "groups": [], "privileges": None}, **a["fields"])
+            join(a["user"], a["default_group"])
+            for g in a["groups"]:
+                join(a["user"], g)
+            if a["admin"]:
+                join(a["user"], SYSTEM_GROUP)
+                users[a["user"]]["privileges"] = a["admin_privileges"]
+            if a["active"]:
+                join(a["user"], USER_GROUP)
+        elif kind == "update_user":
+            users[a["user"]].update(a["after"])
+        elif kind == "add_groups":
+            for g in a["groups"]:
+                join(a["user"], g)
+        elif kind == "remove_groups":
+            for g in a["groups"]:
+                leave(a["user"], g)
+        elif kind == "set_default_group":
+            join(a["user"], a["after"])
+            lst = users[a["user"]]["groups"]
+            lst.remove(a["after"])
+            lst.insert(0, a["after"])
+        elif kind == "add_group_owners":
+            for u in a["users"]:
+                join(u, a["group"])
+            groups[a["group"]]["owners"] = sorted(set(groups[a["group"]]["owners"]) | set(a["users"]))
+        elif kind == "remove_group_owners":
+            groups[a["group"]]["owners"] = sorted(set(groups[a["group"]]["owners"]) - set(a["users"]))
+        elif kind == "set_privileges":
+            users[a["user"]]["privileges"] = a["after"]
+        elif kind == "rename_user":
+            user = users.pop(a["user"])
+            user.update(dict(a["fields"], omename=a["to"]))
+            users[a["to"]] = user
+            for g in groups.values():
+                g["members"] = sorted(a["to"] if m == a["user"] else m for m in g["members"])
+                g["owners"] = sorted(a["to"] if m == a["user"] else m for m in g["owners"])
+        elif kind in ("change_password", "transfer_data", "delete_data"):
+            pass  # no visible state in this model
+        else:
+            raise ValueError(f"unknown action {kind!r}")
+    return state
+
+
+def _blank_group(name):
+    return {"id": None, "name": name, "permissions": PERMISSIONS["private"], "description": "", "owners": [], "members": []}
+
+
+def view(state, group_names=None, user_names=None):
+    """The part of ``state`` a diff shows: managed objects only, no ids, lists sorted, names for permissions."""
+    out = {"groups": {}, "users": {}}
+    for name, g in sorted(state["groups"].items()):
+        if group_names is not None and name not in group_names:
+            continue
+        out["groups"][name] = {
+            "permissions": PERMISSION_NAMES.get(g["permissions"], g["permissions"]),
+            "description": g.get("description") or "",
+            "owners": sorted(g["owners"]),
+            "members": sorted(g["members"]),
+        }
+    for name, u in sorted(state["users"].items()):
+        if user_names is not None and name not in user_names:
+            continue
+        entry = {f: u.get(f) or "" for f in USER_FIELDS}
+        entry["groups"] = sorted(u["groups"])
+        entry["default_group"] = u["groups"][0] if u["groups"] else None
+        entry["active"] = USER_GROUP in u["groups"]
+        entry["admin"] = SYSTEM_GROUP in u["groups"]
+        if u.get("privileges") is not None:
+            entry["admin_privileges"] = sorted(u["privileges"])
+        out["users"][name] = entry
+    return out
+
+
+def describe(action):
+    """One human line per action, for the module's ``actions`` result."""
+    a = action
+    kind = a["action"]
+    if kind == "create_group":
+        return "create group {} ({})".format(a["group"], PERMISSION_NAMES.get(a["permissions"], a["permissions"]))
+    if kind == "chmod_group":
+        return "change permissions of group {} from {} to {}".format(
+            a["group"], PERMISSION_NAMES.get(a["before"], a["before"]), PERMISSION_NAMES.get(a["after"], a["after"]))
+    if kind == "update_group":
+        return "update description of group {}".format(a["group"])
+    if kind == "create_user":
+        return "create user {} in {}".format(a["user"], ", ".join([a["default_group"]] + a["groups"]))
+    if kind == "update_user":
+        return "update {} of user {}".format(", ".join(sorted(a["after"])), a["user"])
+    if kind == "add_groups":
+        return "add user {} to {}".format(a["user"], ", ".join(a["groups"]))
+    if kind == "remove_groups":
+        return "remove user {} from {}".format(a["user"], ", ".join(a["groups"]))
+    if kind == "set_default_group":
+        return "set default group of {} to {}".format(a["user"], a["after"])
+    if kind == "add_group_owners":
+        return "make {} owner(s) of {}".format(", ".join(a["users"]), a["group"])
+    if kind == "remove_group_owners":
+        return "remove {} as owner(s) of {}".format(", ".join(a["users"]), a["group"])
+    if kind == "set_privileges":
+        return "set admin privileges of {} to {}".format(a["user"], ", ".join(a["after"]))
+    if kind == "change_password":
+        return "change password of {}".format(a["user"])
+    if kind == "transfer_data":
+        return "transfer data of {} to {}".format(a["user"], a["to"])
+    if kind == "delete_data":
+        return "delete data of {} (delete_data: true)".format(a["user"])
+    if kind == "rename_user":
+        return "rename deactivated user {} to {}".format(a["user"], a["to"])
+    return kind

@@ -1,0 +1,213 @@
+"""Pure tests of module_utils/omero_accounts_model.py: no omero, no server."""
+import datetime
+
+import omero_accounts_model as model
+import pytest
+
+
+@pytest.mark.parametrize("password,failures", [
+    ("Correct-Horse-42", []),
+    ("Abcdefghi!", []),
+    ("Abcdefgh!", ["shorter than 10 characters"]),
+    ("abcdefghij!", ["no upper-case letter"]),
+    ("Abcdefghijk", ["no special character"]),
+    ("ABCDEFGHIJ KLM", ["no special character"]),
+    ("", ["shorter than 10 characters", "no upper-case letter", "no special character"]),
+    (None, ["is not a string"]),
+])
+def test_password_policy(password, failures):
+    assert model.password_problems(password) == failures
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("private", "rw----"), ("read-only", "rwr---"), ("read-annotate", "rwra--"), ("read-write", "rwrw--"),
+    ("rwra--", "rwra--"),
+])
+def test_permissions_string(value, expected):
+    assert model.permissions_string(value) == expected
+
+
+def test_unknown_permission_level_is_an_error():
+    with pytest.raises(ValueError, match="unknown permission level"):
+        model.permissions_string("public")
+
+
+@pytest.mark.parametrize("names,expected", [
+    ([], 1), (["root", "A_utiliser_1"], 2), (["A_utiliser_9", "A_utiliser_10", "A_utiliser_x"], 11),
+])
+def test_next_deactivated_number(names, expected):
+    assert model.next_deactivated_number(names, "A_utiliser_") == expected
+
+
+def empty():
+    return {"groups": {g: dict(model._blank_group(g), id=i) for i, g in enumerate(model.BUILTIN_GROUPS)},
+            "users": {"root": {"id": 0, "omename": "root", "first_name": "root", "last_name": "root", "email": "",
+                               "institution": "", "groups": ["system", "user"], "privileges": None}}}
+
+
+def people_docs(**extra_people):
+    people = [
+        {"omename": "lead", "first_name": "Lea", "last_name": "Leader", "email": "lea@example.org",
+         "site": "iBV", "status": "active"},
+        {"omename": "memb", "first_name": "Max", "last_name": "Member", "email": "max@example.org",
+         "site": "iBV", "status": "active"},
+        {"omename": "staff", "first_name": "Sam", "last_name": "Staff", "email": "sam@example.org",
+         "site": "MICA", "status": "active"},
+        {"omename": "refe", "first_name": "Rita", "last_name": "Referent", "email": "rita@example.org",
+         "site": "iBV", "status": "active"},
+    ]
+    for name, fields in extra_people.items():
+        people.append(dict({"omename": name, "first_name": name.title(), "last_name": "X",
+                            "email": name + "@example.org", "site": "iBV"}, **fields))
+    return {
+        "inv/accounts/people.yml": {"people": people},
+        "inv/accounts/teams/a.yml": {"team": {"name": "team-a", "site": "iBV", "leader": "lead",
+                                              "members": ["memb"] + [n for n in extra_people],
+                                              "facility_staff": ["staff"]}},
+        "inv/accounts/referents.yml": {"referents": {"members": ["refe"]}},
+    }
+
+
+def test_expand_team_into_team_and_collaboration_groups():
+    desired = model.expand(people_docs())
+    groups = {g["name"]: g for g in desired["groups"]}
+    assert groups["team-a"] == {"name": "team-a", "permissions": "read-annotate", "description": "Team team-a (iBV)",
+                                "owners": ["lead"], "members": ["lead", "memb"]}
+    assert groups["team-a-collab"]["members"] == ["lead", "memb", "staff"]
+    assert groups["referents"]["members"] == ["refe"]
+    users = {u["omename"]: u for u in desired["users"]}
+    assert users["memb"]["default_group"] == "team-a"
+    assert users["staff"]["default_group"] == "team-a-collab"
+    assert users["refe"]["admin"] is True
+    assert users["refe"]["admin_privileges"] == sorted(model.DEFAULT_SETTINGS["referent_privileges"])
+    assert users["memb"]["admin"] is False and users["memb"]["admin_privileges"] is None
+
+
+def test_departed_person_leaves_groups_and_goes_to_the_leader():
+    desired = model.expand(people_docs(gone={"status": "departed"}))
+    assert "gone" not in [u["omename"] for u in desired["users"]]
+    assert all("gone" not in (g["members"] or []) for g in desired["groups"])
+    assert desired["departed"] == [{"omename": "gone", "transfer_to": "lead", "delete_data": False}]
+
+
+def test_expiry_report_uses_today():
+    docs = people_docs()
+    docs["inv/accounts/ext.yml"] = {"external_groups": [{"name": "ext-x", "site": "X", "created": "2026-01-01",
+                                                         "expires": "2026-02-01", "quota_gb": 100, "owners": ["staff"]}]}
+    assert model.expand(docs, today=datetime.date(2026, 1, 15))["reports"]["expired_external_groups"] == []
+    expired = model.expand(docs, today=datetime.date(2026, 2, 2))["reports"]["expired_external_groups"]
+    assert [g["name"] for g in expired] == ["ext-x"]
+
+
+def full_plan(current, desired, **kw):
+    return model.plan(current, groups=[dict(g, state="exact") for g in desired["groups"]],
+                      users=desired["users"], departed=desired["departed"], settings=desired["settings"], **kw)
+
+
+def test_plan_from_empty_then_converges():
+    desired = model.expand(people_docs())
+    current = empty()
+    actions = full_plan(current, desired, passwords_given={"lead"})
+    kinds = [a["action"] for a in actions]
+    assert kinds.count("create_group") == len(desired["groups"])
+    assert kinds.count("create_user") == len(desired["users"])
+    create_lead = next(a for a in actions if a.get("user") == "lead" and a["action"] == "create_user")
+    assert create_lead["password"] is True and create_lead["default_group"] == "team-a"
+    # Groups are created before anyone is put in them.
+    assert max(i for i, k in enumerate(kinds) if k == "create_group") < min(i for i, k in enumerate(kinds) if k == "create_user")
+    after = model.simulate(current, actions)
+    assert full_plan(after, desired) == []
+    view = model.view(after, user_names={"refe"})
+    assert view["users"]["refe"]["admin"] is True and view["users"]["refe"]["active"] is True
+
+
+@pytest.mark.parametrize("drift,expected_action", [
+    (lambda s: s["groups"]["team-a"].update(permissions="rwr---"), "chmod_group"),
+    (lambda s: s["groups"]["team-a"].update(description="old"), "update_group"),
+    (lambda s: s["users"]["memb"].update(email="old@example.org"), "update_user"),
+    (lambda s: s["users"]["memb"]["groups"].remove("team-a-collab"), "add_groups"),
+    (lambda s: s["users"]["refe"].update(privileges=["Chown"]), "set_privileges"),
+    (lambda s: s["groups"]["team-a"]["owners"].append("memb"), "remove_group_owners"),
+    (lambda s: s["groups"]["team-a"]["owners"].remove("lead"), "add_group_owners"),
+])
+def test_plan_repairs_drift(drift, expected_action):
+    desired = model.expand(people_docs())
+    state = model.simulate(empty(), full_plan(empty(), desired))
+    drift(state)
+    actions = full_plan(state, desired)
+    assert [a["action"] for a in actions] == [expected_action]
+    assert full_plan(model.simulate(state, actions), desired) == []
+
+
+def test_exact_membership_removes_an_unlisted_member_and_present_does_not():
+    desired = model.expand(people_docs())
+    state = model.simulate(empty(), full_plan(empty(), desired))
+    state["groups"]["team-a"]["members"].append("root")
+    state["users"]["root"]["groups"].append("team-a")
+    actions = full_plan(state, desired)
+    assert actions == [{"action": "remove_groups", "user": "root", "groups": ["team-a"]}]
+    present = model.plan(state, groups=[dict(g, state="present") for g in desired["groups"]], users=desired["users"])
+    assert present == []
+
+
+def test_group_state_absent_removes_listed_members_only():
+    desired = model.expand(people_docs())
+    state = model.simulate(empty(), full_plan(empty(), desired))
+    actions = model.plan(state, groups=[{"name": "team-a", "members": ["memb"], "state": "absent"}])
+    assert actions == [{"action": "remove_groups", "user": "memb", "groups": ["team-a"]}]
+
+
+def test_departure_transfers_renames_and_parks_the_account():
+    before = model.expand(people_docs(gone={"status": "active"}))
+    state = model.simulate(empty(), full_plan(empty(), before))
+    state["users"]["A_utiliser_3"] = dict(state["users"]["root"], id=99, omename="A_utiliser_3", groups=["users-deactivated"])
+    after_desired = model.expand(people_docs(gone={"status": "departed"}))
+    actions = full_plan(state, after_desired)
+    assert [a["action"] for a in actions] == ["transfer_data", "add_groups", "set_default_group", "remove_groups", "rename_user"]
+    assert actions[0] == {"action": "transfer_data", "user": "gone", "to": "lead"}
+    assert actions[3]["groups"] == ["team-a", "team-a-collab", "user"]
+    assert actions[4]["to"] == "A_utiliser_4"
+    final = model.simulate(state, actions)
+    assert "gone" not in final["users"]
+    assert final["users"]["A_utiliser_4"]["groups"] == ["users-deactivated"]
+    assert final["users"]["A_utiliser_4"]["email"] == ""
+    # Re-running is a no-op: the renamed account is no longer "gone".
+    assert full_plan(final, after_desired) == []
+
+
+def test_departure_deletes_data_only_with_the_explicit_flag():
+    state = model.simulate(empty(), full_plan(empty(), model.expand(people_docs(gone={"status": "active"}))))
+    keep = full_plan(state, model.expand(people_docs(gone={"status": "departed"})))
+    assert "delete_data" not in [a["action"] for a in keep]
+    delete = full_plan(state, model.expand(people_docs(gone={"status": "departed", "delete_data": True})))
+    assert next(a["action"] for a in delete) == "delete_data"
+    assert "transfer_data" not in [a["action"] for a in delete]
+
+
+def test_password_changes_only_when_asked():
+    desired = model.expand(people_docs())
+    state = model.simulate(empty(), full_plan(empty(), desired))
+    assert full_plan(state, desired, passwords_given={"memb"}, update_password="on_create") == []
+    assert full_plan(state, desired, passwords_given={"memb"}, update_password="always") == [
+        {"action": "change_password", "user": "memb"}]
+
+
+def test_unknown_member_is_an_error():
+    with pytest.raises(ValueError, match="unknown user"):
+        model.plan(empty(), groups=[{"name": "user", "members": ["ghost"]}])
+
+
+def test_actions_and_views_never_carry_passwords():
+    desired = model.expand(people_docs())
+    actions = full_plan(empty(), desired, passwords_given={"lead", "memb"}, update_password="always")
+    text = repr(actions) + repr(model.view(model.simulate(empty(), actions)))
+    assert "password_var" not in text
+    assert all(isinstance(a.get("password", False), bool) for a in actions)
+
+
+def test_every_action_has_a_description():
+    desired = model.expand(people_docs(gone={"status": "active"}))
+    state = model.simulate(empty(), full_plan(empty(), desired))
+    actions = full_plan(empty(), desired) + full_plan(state, model.expand(people_docs(gone={"status": "departed"})))
+    for action in actions:
+        assert model.describe(action) != action["action"], action

@@ -1,0 +1,138 @@
+"""playbooks/accounts.yml end to end on the controller (connection local) against the Ice test server.
+
+check mode -> apply -> re-apply must report changed, changed, unchanged, and check mode must not make a
+single mutating call; a bad inventory stops the play before any change; a host without OMERO.server
+skips the apply step with a message instead of failing.
+"""
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("omero", reason="omero-py (with zeroc-ice 3.6) is not installed: the playbook test needs it")
+
+from omero_test_server import OmeroTestServer
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PLAYBOOK_BIN = pathlib.Path(sys.executable).with_name("ansible-playbook")
+if not PLAYBOOK_BIN.exists():
+    pytest.skip(f"ansible-playbook not found next to {sys.executable}", allow_module_level=True)
+
+ROOT_PASSWORD = "Root-Test-Passw0rd!"
+FBRAU_PASSWORD = "Fbrau-Initial-42!"
+
+
+@pytest.fixture
+def server():
+    with OmeroTestServer(root_password=ROOT_PASSWORD) as srv:
+        yield srv
+
+
+def make_inventory(tmp_path, accounts=ROOT / "inventories" / "local" / "accounts", python=sys.executable, extra=None):
+    inv = tmp_path / "inv"
+    shutil.copytree(accounts, inv / "accounts")
+    (inv / "group_vars").mkdir()
+    (inv / "hosts.yml").write_text(json.dumps({"all": {"children": {"omero_server": {"hosts": {"testhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}}}))
+    group_vars = {"omero_server_root_password": ROOT_PASSWORD,
+                  "vault_omero_accounts_password_fbrau": FBRAU_PASSWORD,
+                  "omero_accounts_python": str(python)}
+    group_vars.update(extra or {})
+    (inv / "group_vars" / "all.yml").write_text(json.dumps(group_vars))
+    return inv
+
+
+def play(inv, server=None, check=False):
+    extra = {}
+    if server is not None:
+        extra = {"omero_accounts_host": "127.0.0.1", "omero_accounts_port": server.port, "omero_accounts_protocol": "tcp"}
+    cmd = [str(PLAYBOOK_BIN), "-i", str(inv / "hosts.yml"), str(ROOT / "playbooks" / "accounts.yml"),
+           "-e", json.dumps(extra)] + (["--check"] if check else [])
+    # The json stdout callback; ansible.cfg's profile_tasks (which prints to stdout) is replaced by the
+    # file-only tree callback so that stdout stays one JSON document.
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.tree",
+               ANSIBLE_CALLBACK_TREE_DIR=str(inv / "tree"), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        pytest.fail(f"no JSON report (rc {proc.returncode}): {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
+    return proc.returncode, report, proc.stdout
+
+
+def task_results(report, name):
+    out = []
+    for p in report["plays"]:
+        for t in p["tasks"]:
+            if t["task"]["name"].split(" : ", 1)[-1] == name:
+                out.extend(t["hosts"].values())
+    return out
+
+
+APPLY = "Reconcile groups and users in one OMERO session"
+
+
+def test_check_apply_reapply(tmp_path, server):
+    inv = make_inventory(tmp_path)
+    rc, report, raw = play(inv, server, check=True)
+    assert rc == 0, raw[-3000:]
+    assert report["stats"]["testhost"]["changed"] == 1
+    assert task_results(report, APPLY)[0]["changed"] is True
+    assert server.store.mutating_calls() == 0
+    assert FBRAU_PASSWORD not in raw and ROOT_PASSWORD not in raw
+
+    rc, report, raw = play(inv, server)
+    assert rc == 0, raw[-3000:]
+    assert report["stats"]["testhost"]["changed"] == 1
+    assert server.store.passwords[server.store.user_id("fbrau")] == FBRAU_PASSWORD
+    assert FBRAU_PASSWORD not in raw and ROOT_PASSWORD not in raw
+
+    server.reset_counts()
+    rc, report, raw = play(inv, server)
+    assert rc == 0, raw[-3000:]
+    assert report["stats"]["testhost"]["changed"] == 0
+    assert server.store.mutating_calls() == 0
+    assert server.store.counts["Router.createSession"] == 1
+
+
+def test_invalid_inventory_stops_before_any_change(tmp_path, server):
+    inv = make_inventory(tmp_path, accounts=ROOT / "tests" / "unit" / "fixtures" / "bad_inventories" / "unknown_person_in_team" / "accounts")
+    rc, report, _raw = play(inv, server)
+    assert rc != 0
+    failed = task_results(report, "Stop on an invalid accounts inventory")
+    assert failed and failed[0]["failed"] is True
+    assert any("team.members[1]: unknown person 'ghost'" in line for line in failed[0]["msg"])
+    assert server.store.counts["Router.createSession"] == 0
+
+
+def test_weak_initial_password_is_refused_without_echo(tmp_path, server):
+    inv = make_inventory(tmp_path, extra={"vault_omero_accounts_password_fbrau": "weakpass"})
+    rc, report, raw = play(inv, server)
+    assert rc != 0
+    failed = task_results(report, "Stop on a password that fails the policy")
+    assert failed and failed[0]["failed"] is True
+    assert any("vault_omero_accounts_password_fbrau fails the policy" in line for line in failed[0]["msg"])
+    assert "weakpass" not in raw
+    assert server.store.counts["Router.createSession"] == 0
+
+
+def test_without_omero_server_the_apply_step_is_skipped_with_a_message(tmp_path):
+    inv = make_inventory(tmp_path, python="/nonexistent/venv3/bin/python")
+    rc, report, raw = play(inv)
+    assert rc == 0, raw[-3000:]
+    said = task_results(report, "Say why the accounts are not applied")
+    assert said and "OMERO.server is required" in said[0]["msg"]
+    assert task_results(report, APPLY) == []
+
+
+def test_placeholder_initial_password_is_never_used(tmp_path, server):
+    inv = make_inventory(tmp_path, extra={"vault_omero_accounts_password_fbrau": "CHANGE_ME"})
+    rc, report, raw = play(inv, server)
+    assert rc == 0, raw[-3000:]
+    warned = task_results(report, "Warn about people whose initial password is not in the vault")
+    assert warned and "vault_omero_accounts_password_fbrau" in warned[0]["msg"]
+    assert server.store.passwords[server.store.user_id("fbrau")] is None

@@ -1,0 +1,109 @@
+"""The validator CLI: exit codes, one `<file>:<key path>: <message>` line per problem, never a traceback."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+VALIDATOR = ROOT / "scripts" / "validate-inventory"
+CORPUS = ROOT / "tests" / "unit" / "fixtures" / "bad_inventories"
+CASES = sorted(p for p in CORPUS.iterdir() if p.is_dir())
+INVENTORIES = sorted(p for p in (ROOT / "inventories").iterdir() if (p / "accounts").is_dir())
+
+
+def run(*args, stdin=None):
+    proc = subprocess.run([sys.executable, str(VALIDATOR), *map(str, args)], input=stdin,
+                          check=False, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_corpus_is_not_empty():
+    assert len(CASES) >= 20, CASES
+    assert len(INVENTORIES) == 3, INVENTORIES
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+def test_bad_inventory_is_rejected_with_file_and_key(case):
+    rc, out, err = run(case)
+    assert rc == 1, (out, err)
+    assert "Traceback" not in out + err
+    assert "(internal)" not in out, out
+    lines = [line for line in out.splitlines() if line]
+    prefix = str(case) + os.sep
+    # Every line names a file of the case, a key path and a message.
+    for line in lines:
+        assert line.startswith(prefix), line
+        file_part, key, message = line[len(prefix):].split(":", 2)
+        assert file_part.startswith("accounts"), line
+        assert key and message.strip(), line
+    expected = [e for e in (case / "expected.txt").read_text().splitlines() if e]
+    relative = [line[len(prefix):] for line in lines]
+    for exp in expected:
+        assert any(r.startswith(exp) for r in relative), f"expected {exp!r} in {relative}"
+    assert len(relative) == len(expected), relative
+
+
+@pytest.mark.parametrize("inventory", INVENTORIES, ids=lambda p: p.name)
+def test_repository_inventories_are_valid(inventory):
+    rc, out, err = run(inventory)
+    assert (rc, out) == (0, ""), err
+
+
+def test_expand_prints_the_desired_state():
+    rc, out, _err = run("--expand", "--today", "2026-11-20", ROOT / "inventories" / "local")
+    assert rc == 0
+    desired = json.loads(out)
+    groups = {g["name"]: g for g in desired["groups"]}
+    assert {"brau", "brau-collab", "referents", "users-deactivated", "public", "ext-labx-2026-11"} <= set(groups)
+    assert groups["brau-collab"]["members"] == ["agarcia", "fbekkouche", "fbrau", "tkowalski"]
+    assert desired["departed"] == [{"omename": "pdubois", "transfer_to": "cmartin", "delete_data": False}]
+    assert desired["reports"]["expired_external_groups"] == []
+
+
+def test_expand_reports_an_expired_external_group():
+    rc, out, _err = run("--expand", "--today", "2026-12-03", ROOT / "inventories" / "local")
+    assert rc == 0
+    assert [g["name"] for g in json.loads(out)["reports"]["expired_external_groups"]] == ["ext-labx-2026-11"]
+
+
+def test_passwords_from_stdin_are_policy_checked_without_echo(tmp_path):
+    secret = "pw7zq"
+    rc, out, err = run("--passwords-from-stdin", ROOT / "inventories" / "local",
+                       stdin=json.dumps({"vault_omero_accounts_password_fbrau": secret}))
+    assert rc == 1
+    assert "people.yml:people[0].password_var: password in vault_omero_accounts_password_fbrau fails the policy" in out
+    assert secret not in out + err
+
+
+def test_good_password_from_stdin_passes():
+    rc, out, _err = run("--passwords-from-stdin", ROOT / "inventories" / "local",
+                        stdin=json.dumps({"vault_omero_accounts_password_fbrau": "Correct-Horse-42"}))
+    assert (rc, out) == (0, "")
+
+
+@pytest.mark.parametrize("args,stdin", [
+    ((), None),
+    (("/nonexistent/inventory",), None),
+    (("--no-such-option", "inventories/local"), None),
+    (("--today", "tomorrow", "inventories/local"), None),
+    (("--passwords-from-stdin", "inventories/local"), "not json"),
+    (("--passwords-from-stdin", "inventories/local"), "[1, 2]"),
+])
+def test_usage_errors_exit_2_without_traceback(args, stdin):
+    rc, out, err = run(*args, stdin=stdin)
+    assert rc == 2, (out, err)
+    assert "usage" in err
+    assert "Traceback" not in out + err
+
+
+def test_runs_without_omero(tmp_path):
+    # The validator must not need omero-py: hide it and run again.
+    blocker = tmp_path / "omero.py"
+    blocker.write_text("raise ImportError('omero is hidden for this test')\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    proc = subprocess.run([sys.executable, str(VALIDATOR), str(ROOT / "inventories" / "local")],
+                          check=False, capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
