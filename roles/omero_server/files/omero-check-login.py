@@ -16,7 +16,7 @@ def main(argv):
         sys.exit(__doc__)
     host, port, user = argv[1], int(argv[2]), argv[3]
     password = sys.stdin.readline().rstrip("\n")
-    client = omero.client(host, port)
+    client = omero.client(host=host, port=port)
     try:
         session = client.createSession(user, password)
         print(session.getConfigService().getVersion())
