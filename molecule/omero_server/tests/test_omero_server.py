@@ -196,3 +196,16 @@ def test_schema_initialised(host, ports):
 @needs_artifacts
 def test_glacier2_certificates(host):
     assert host.file("/OMERO/certs/server.p12").exists
+
+
+def test_pg_hba_admits_the_other_server_host(host):
+    # Both platforms are in the omero_server group: each database's pg_hba.conf carries a scram-sha-256
+    # rule for the other server host, derived from the inventory (no traffic is sent to that address).
+    me = host.backend.get_hostname()
+    other = {"srv-debian12": "srv-debian13", "srv-debian13": "srv-debian12"}[me]
+    version = host.check_output("pg_lsclusters -h").split()[0]
+    lines = host.file(f"/etc/postgresql/{version}/main/pg_hba.conf").content_string.splitlines()
+    index = lines.index(f"# OMERO.server host {other}")
+    rule = lines[index + 1].split()
+    assert rule[:3] == ["host", "omero", "omero"] and rule[-1] == "scram-sha-256", rule
+    assert f"# OMERO.server host {me}" not in lines
