@@ -1,7 +1,8 @@
 """OMERO.web behind nginx, checked from inside each container with real clients (curl, openssl).
 
-Every HTTPS request verifies the chain against the local CA that the nginx role generated and the
-host name in the certificate; no check skips verification.
+Every HTTPS request verifies the chain and the host name against the test CA: in selfsigned mode the
+local CA that the nginx role generated, in provided mode the root of the chain prepare.yml made (the
+server sends its certificate and the intermediate). No check skips verification.
 """
 import hashlib
 import pathlib
@@ -11,7 +12,8 @@ import yaml
 
 HOST_VARS = pathlib.Path(__file__).resolve().parent.parent / "host_vars"
 
-CA = "/etc/nginx/tls/ca.pem"
+CA_FILES = {"selfsigned": "/etc/nginx/tls/ca.pem", "provided": "/root/provided-root-ca.pem"}
+ISSUERS = {"selfsigned": "OMERO deploy local CA", "provided": "OMERO test intermediate CA"}
 STATIC = "/static/webgateway/css/ome.body.css"
 STATIC_ROOT = "/opt/omero/web/static"
 
@@ -21,7 +23,10 @@ def site(host):
     # The scenario's per-platform ports and names (the same file the converge used).
     v = yaml.safe_load((HOST_VARS / f"{host.backend.hostname}.yml").read_text())
     name, https, http = v["nginx_server_name"], int(v["nginx_https_port"]), int(v["nginx_http_port"])
+    mode = v.get("nginx_tls_mode", "selfsigned")
     return {
+        "mode": mode,
+        "ca": CA_FILES[mode],
         "name": name,
         "https": https,
         "http": http,
@@ -42,7 +47,7 @@ def test_services_running(host):
 
 
 def test_login_page_over_https_chain_verified(host, site):
-    r = curl(host, site, f"--cacert {CA} -o /tmp/login.html -w '%{{http_code}} %{{ssl_verify_result}}' "
+    r = curl(host, site, f"--cacert {site['ca']} -o /tmp/login.html -w '%{{http_code}} %{{ssl_verify_result}}' "
                          f"{site['base']}/webclient/login/")
     assert r.rc == 0, r.stderr
     assert r.stdout == "200 0"
@@ -56,15 +61,18 @@ def test_certificate_not_trusted_without_the_test_ca(host, site):
     assert r.rc == 60, (r.rc, r.stderr)
 
 
-def test_certificate_names_and_issuer(host, site):
-    out = host.check_output("openssl x509 -in /etc/nginx/tls/cert.pem -noout -issuer -ext subjectAltName")
-    assert "OMERO deploy local CA" in out
+def test_served_certificate_names_and_issuer(host, site):
+    out = host.check_output(
+        f"openssl s_client -connect 127.0.0.1:{site['https']} -servername {site['name']} </dev/null 2>/dev/null"
+        " | openssl x509 -noout -issuer -ext subjectAltName"
+    )
+    assert ISSUERS[site["mode"]] in out
     assert f"DNS:{site['name']}" in out
-    host.run_expect([0], f"openssl verify -CAfile {CA} /etc/nginx/tls/cert.pem")
 
 
-def test_private_keys_are_root_only(host):
-    for path in ("/etc/nginx/tls/privkey.pem", "/etc/nginx/tls/ca/ca.key"):
+def test_private_keys_are_root_only(host, site):
+    keys = ["/etc/nginx/tls/privkey.pem"] + (["/etc/nginx/tls/ca/ca.key"] if site["mode"] == "selfsigned" else [])
+    for path in keys:
         f = host.file(path)
         assert (f.user, f.group, f.mode) == ("root", "root", 0o600), path
 
@@ -76,7 +84,7 @@ def test_http_redirects_to_https(host, site):
 
 
 def test_hsts_and_hardening_headers(host, site):
-    headers = curl(host, site, f"--cacert {CA} -D - -o /dev/null {site['base']}/webclient/login/").stdout.lower()
+    headers = curl(host, site, f"--cacert {site['ca']} -D - -o /dev/null {site['base']}/webclient/login/").stdout.lower()
     assert "strict-transport-security: max-age=63072000" in headers
     assert "x-content-type-options: nosniff" in headers
     assert "referrer-policy: same-origin" in headers
@@ -84,14 +92,14 @@ def test_hsts_and_hardening_headers(host, site):
 
 
 def test_django_cookies_are_secure(host, site):
-    headers = curl(host, site, f"--cacert {CA} -D - -o /dev/null {site['base']}/webclient/login/").stdout
+    headers = curl(host, site, f"--cacert {site['ca']} -D - -o /dev/null {site['base']}/webclient/login/").stdout
     cookie = [h for h in headers.splitlines() if h.lower().startswith("set-cookie: csrftoken=")]
     assert cookie and "; Secure" in cookie[0]
 
 
 def test_static_file_served_by_nginx_from_disk(host, site):
     on_disk = hashlib.sha256(host.file(f"{STATIC_ROOT}{STATIC[len('/static'):]}").content).hexdigest()
-    served = curl(host, site, f"--cacert {CA} {site['base']}{STATIC} | sha256sum").stdout.split()[0]
+    served = curl(host, site, f"--cacert {site['ca']} {site['base']}{STATIC} | sha256sum").stdout.split()[0]
     assert served == on_disk
     # gunicorn itself does not serve /static/, so the bytes above can only come from nginx.
     direct = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' http://127.0.0.1:{site['gunicorn']}{STATIC}")
@@ -102,7 +110,7 @@ def test_static_file_served_by_nginx_from_disk(host, site):
                                          ("mapr", "/mapr/gene/")])
 def test_web_apps_are_routed(host, site, static, path):
     # Without a session the app redirects to the login page; an unregistered app would answer 404.
-    r = curl(host, site, f"--cacert {CA} -o /dev/null -w '%{{http_code}} %{{redirect_url}}' {site['base']}{path}")
+    r = curl(host, site, f"--cacert {site['ca']} -o /dev/null -w '%{{http_code}} %{{redirect_url}}' {site['base']}{path}")
     assert r.stdout.startswith(f"302 {site['base']}/webclient/login/"), r.stdout
     assert host.file(f"{STATIC_ROOT}/{static}").is_directory  # its static files were collected
 
@@ -143,7 +151,7 @@ def test_old_tls_versions_refused_by_the_server(host, site, flag):
 @pytest.mark.parametrize("flag,version", [("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")])
 def test_modern_tls_versions_accepted(host, site, flag, version):
     r = host.run(f"openssl s_client -connect 127.0.0.1:{site['https']} -servername {site['name']} "
-                 f"-verify_hostname {site['name']} -CAfile {CA} -verify_return_error {flag} </dev/null")
+                 f"-verify_hostname {site['name']} -CAfile {site['ca']} -verify_return_error {flag} </dev/null")
     assert r.rc == 0, r.stderr
     assert f"Protocol  : {version}" in r.stdout or f"New, {version}," in r.stdout
     assert "Verify return code: 0 (ok)" in r.stdout
