@@ -67,3 +67,24 @@ def test_renewal_replaces_the_served_certificate(host, site):
     after = served_certificate(host, site)
     assert "Pebble Intermediate CA" in after
     assert after.splitlines()[0] != before.splitlines()[0]  # new serial: the deploy hook reloaded nginx
+
+
+def omero_config(host, key):
+    return host.check_output(
+        "runuser -u omero-web -- sh -c 'umask 077; OMERODIR=/opt/omero/web/OMERO.web "
+        f"/opt/omero/web/venv3/bin/omero config get {key}'"
+    ).strip()
+
+
+def test_public_user_enabled_with_its_filter(host):
+    assert omero_config(host, "omero.web.public.enabled") == "true"
+    assert omero_config(host, "omero.web.public.user") == "public"
+    assert omero_config(host, "omero.web.public.get_only") == "true"
+    assert "archived_files" in omero_config(host, "omero.web.public.url_filter")
+
+
+def test_public_password_only_in_the_private_file(host):
+    public = host.file("/opt/omero/web/config/50-public-user.omero")
+    assert (public.user, public.group, public.mode) == ("root", "omero-web", 0o640)
+    assert "omero.web.public.password" in public.content_string
+    assert "password" not in host.file("/opt/omero/web/config/00-omero-web.omero").content_string
