@@ -8,6 +8,13 @@ import time
 PORT, SPOOL = int(sys.argv[1]), sys.argv[2]
 
 
+def store(lines):
+    name = os.path.join(SPOOL, f"{time.time_ns()}.eml")
+    with open(name + ".tmp", "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    os.rename(name + ".tmp", name)
+
+
 async def session(reader, writer):
     def send(line):
         writer.write((line + "\r\n").encode())
@@ -21,10 +28,7 @@ async def session(reader, writer):
         line = raw.decode(errors="replace").rstrip("\r\n")
         if in_data:
             if line == ".":
-                name = os.path.join(SPOOL, f"{time.time_ns()}.eml")
-                with open(name + ".tmp", "w") as fh:
-                    fh.write("\n".join(data) + "\n")
-                os.rename(name + ".tmp", name)
+                await asyncio.to_thread(store, data)
                 data, in_data = [], False
                 send("250 stored")
             else:

@@ -1,7 +1,15 @@
 """Loud failures that never hide the last good run: database down, SIGKILL in the middle of a run."""
 import json
 
-from conftest import RESTIC_ENV, complete_run_ids, mails, pg_unit, runs, start_unit, wait_for
+from conftest import (
+    RESTIC_ENV,
+    complete_run_ids,
+    mails,
+    pg_unit,
+    runs,
+    start_unit,
+    wait_for,
+)
 
 ALERT = "omero-backup-alert@omero-backup.service.service"
 
