@@ -115,7 +115,7 @@ def raw_read(src):
 
 def restic(env, *args):
     start = time.monotonic()
-    res = subprocess.run(["restic", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    res = subprocess.run(["restic", *args], env=env, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         sys.exit(f"restic {' '.join(args)} failed: {res.stderr.strip()}")
     return time.monotonic() - start, res.stdout

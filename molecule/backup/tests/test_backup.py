@@ -77,6 +77,9 @@ def test_repositories_are_encrypted_and_separate(host, hv):
 
 
 def test_metrics_file_reports_last_success(host):
+    # node_exporter runs unprivileged: the file and its directory must be world-readable.
+    assert host.file("/var/lib/prometheus/node-exporter").mode == 0o755
+    assert host.file("/var/lib/prometheus/node-exporter/omero_backup.prom").mode == 0o644
     text = host.check_output("cat /var/lib/prometheus/node-exporter/omero_backup.prom")
     values = dict(line.split() for line in text.splitlines() if line and not line.startswith("#"))
     now = float(host.check_output("date +%s"))
