@@ -68,11 +68,11 @@ def test_secrets_are_root_only(host):
 
 
 def test_repositories_are_encrypted_and_separate(host, hv):
-    base = hv["backup_repository"]
     for repo in ("database", "files"):
-        assert host.file(f"{base}/{repo}/config").exists
+        assert host.file(f"{hv['test_repository_dir']}/{repo}/config").exists
+        assert host.file(f"{hv['test_repository_dir']}/{repo}/snapshots").is_directory
     # Without the password the repository cannot be opened.
-    res = host.run(f"RESTIC_PASSWORD=wrong-password restic -r {base}/files snapshots")
+    res = host.run(f"RESTIC_PASSWORD=wrong-password restic -r {hv['backup_repository']}/files snapshots")
     assert res.rc != 0 and "wrong password" in (res.stderr + res.stdout).lower()
 
 

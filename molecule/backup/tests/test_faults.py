@@ -45,13 +45,14 @@ def test_database_down_fails_alerts_and_keeps_snapshots(host, hv):
 
 def test_killed_mid_run_next_run_and_check_succeed(host, hv):
     files_repo = f"{hv['backup_repository']}/files"
+    files_dir = f"{hv['test_repository_dir']}/files"
     host.check_output("mkdir -p /OMERO/big && for i in $(seq 1 12); do head -c 50000000 /dev/urandom > /OMERO/big/$i.raw; done")
     before = complete_run_ids(host)
-    packs_before = int(host.check_output(f"find {files_repo}/data -type f | wc -l"))
+    packs_before = int(host.check_output(f"find {files_dir}/data -type f | wc -l"))
     host.check_output("systemctl start --no-block omero-backup.service")
     # Kill once restic has written packs of the new data: the run is in the middle of the file backup.
     written = wait_for(
-        lambda: int(host.check_output(f"find {files_repo}/data -type f | wc -l")) >= packs_before + 3, interval=0.1)
+        lambda: int(host.check_output(f"find {files_dir}/data -type f | wc -l")) >= packs_before + 3, interval=0.1)
     assert written
     host.check_output("systemctl kill --signal=SIGKILL omero-backup.service")
     wait_for(lambda: host.check_output("systemctl show omero-backup.service -p ActiveState") != "ActiveState=activating")
