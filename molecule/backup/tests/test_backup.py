@@ -1,6 +1,7 @@
 """Backup then restore of run 1 (done in side_effect.yml) reproduced the seeded files and rows exactly."""
 import json
 import re
+import time
 
 from conftest import complete_run_ids
 
@@ -98,3 +99,13 @@ def test_concurrent_run_is_refused(host):
     res = host.run("flock /run/lock/omero-backup.lock /usr/local/sbin/omero-backup run")
     assert res.rc == 75 and "refusing" in res.stderr
     assert complete_run_ids(host) == before
+
+
+def test_check_waits_for_a_running_command(host):
+    # The integrity check queues behind a running backup (here: a process holding the lock for 4 s).
+    host.check_output("setsid -f flock /run/lock/omero-backup.lock sleep 4 >/dev/null 2>&1")
+    time.sleep(0.5)
+    start = time.monotonic()
+    res = host.run("/usr/local/sbin/omero-backup check")
+    assert res.rc == 0, res.stderr
+    assert time.monotonic() - start >= 3
