@@ -43,6 +43,14 @@ def test_restored_database_owned_by_omero_and_usable(host, hv):
     assert int(count) == 2
 
 
+def test_restore_stopped_and_started_the_omero_services(host):
+    before = host.check_output("cat /root/invocations-before-restore").split()
+    now = host.check_output("systemctl show -p InvocationID --value omero-server omero-web").split()
+    assert len(before) == 2 and len(now) == 2
+    assert before[0] != now[0] and before[1] != now[1]  # new invocations: each was stopped, then started
+    assert host.service("omero-server").is_running and host.service("omero-web").is_running
+
+
 def test_two_runs_and_no_leftover_dump(host):
     assert len(complete_run_ids(host)) >= 2
     assert host.check_output("ls -A /var/lib/omero-backup/dump") == ""
