@@ -1,0 +1,44 @@
+"""Helpers shared by the backup scenario's tests."""
+import json
+import time
+
+import pytest
+
+RESTIC_ENV = "RESTIC_PASSWORD_FILE=/etc/omero-backup/restic-password RESTIC_CACHE_DIR=/var/cache/omero-backup"
+
+
+@pytest.fixture
+def hv(host):
+    return host.ansible.get_variables()
+
+
+def runs(host):
+    return json.loads(host.check_output("/usr/local/sbin/omero-backup runs"))
+
+
+def complete_run_ids(host):
+    return [r["run"] for r in runs(host) if r["complete"]]
+
+
+def start_unit(host, unit):
+    """systemctl start of a oneshot unit waits for the end; returns the exit status."""
+    return host.run(f"systemctl start {unit}").rc
+
+
+def mails(host):
+    out = host.run("ls /var/spool/smtp-sink/*.eml 2>/dev/null").stdout.split()
+    return sorted(out)
+
+
+def wait_for(predicate, timeout=60, interval=0.5):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def pg_unit(host):
+    return host.check_output("systemctl list-units --all --plain --no-legend 'postgresql@*' | awk '{print $1}' | head -1")
