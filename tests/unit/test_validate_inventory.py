@@ -74,7 +74,7 @@ def test_passwords_from_stdin_are_policy_checked_without_echo(tmp_path):
     rc, out, err = run("--passwords-from-stdin", ROOT / "inventories" / "local",
                        stdin=json.dumps({"vault_omero_accounts_password_fbrau": secret}))
     assert rc == 1
-    assert "people.yml:people[0].password_var: password in vault_omero_accounts_password_fbrau fails the policy" in out
+    assert "people.yml:people[1].password_var: password in vault_omero_accounts_password_fbrau fails the policy" in out
     assert secret not in out + err
 
 
