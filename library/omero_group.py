@@ -20,30 +20,9 @@ description:
 version_added: "1.0.0"
 author:
   - omero-deploy authors
-requirements:
-  - omero-py (and zeroc-ice 3.6) on the host that runs the module, usually the OMERO.server venv
+extends_documentation_fragment:
+  - omero_connection
 options:
-  host:
-    description: OMERO.server host name or address, as seen from the host that runs the module.
-    type: str
-    default: localhost
-  port:
-    description: Glacier2 port (4064 for SSL, 4063 for plain TCP).
-    type: int
-    default: 4064
-  protocol:
-    description: Glacier2 transport.
-    type: str
-    choices: [ssl, tcp]
-    default: ssl
-  admin_user:
-    description: Administrator (or restricted administrator with ModifyGroup and ModifyGroupMembership).
-    type: str
-    default: root
-  admin_password:
-    description: Password of O(admin_user). Keep it in the vault.
-    type: str
-    required: true
   groups:
     description: Desired groups.
     type: list
@@ -79,7 +58,6 @@ options:
     choices: [present, absent, exact]
     default: present
 notes:
-  - Supports check mode and diff mode. In check mode no mutating call is made.
   - One session per run; the no-change run costs two admin-service calls.
 seealso:
   - module: omero_user

@@ -22,30 +22,9 @@ description:
 version_added: "1.0.0"
 author:
   - omero-deploy authors
-requirements:
-  - omero-py (and zeroc-ice 3.6) on the host that runs the module, usually the OMERO.server venv
+extends_documentation_fragment:
+  - omero_connection
 options:
-  host:
-    description: OMERO.server host name or address, as seen from the host that runs the module.
-    type: str
-    default: localhost
-  port:
-    description: Glacier2 port (4064 for SSL, 4063 for plain TCP).
-    type: int
-    default: 4064
-  protocol:
-    description: Glacier2 transport.
-    type: str
-    choices: [ssl, tcp]
-    default: ssl
-  admin_user:
-    description: Administrator (or restricted administrator with ModifyUser and ModifyGroupMembership).
-    type: str
-    default: root
-  admin_password:
-    description: Password of O(admin_user). Keep it in the vault.
-    type: str
-    required: true
   users:
     description: Desired users. Fields that are omitted are left alone.
     type: list
@@ -108,8 +87,6 @@ options:
     type: str
     choices: [on_create, always]
     default: on_create
-notes:
-  - Supports check mode and diff mode. In check mode no mutating call is made.
 seealso:
   - module: omero_group
   - module: omero_accounts

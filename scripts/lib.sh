@@ -7,6 +7,7 @@ OMERO_DEPLOY_VENV="${OMERO_DEPLOY_VENV:-$OMERO_DEPLOY_CACHE/venv}"
 OMERO_DEPLOY_WHEELHOUSE="${OMERO_DEPLOY_WHEELHOUSE:-$OMERO_DEPLOY_CACHE/wheelhouse}"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export OMERO_DEPLOY_CACHE OMERO_DEPLOY_VENV OMERO_DEPLOY_WHEELHOUSE REPO_ROOT
+mkdir -p "$OMERO_DEPLOY_CACHE"
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

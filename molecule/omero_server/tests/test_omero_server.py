@@ -122,13 +122,18 @@ def test_systemd_unit_settings(host):
     assert props == {"Restart": "on-failure", "User": "omero-server", "Type": "forking", "LoadState": "loaded"}
 
 
+def omero_sql(host, ports, sql):
+    """Run one SQL statement as the omero role over TCP on loopback, with the server's credentials."""
+    password = inventory_var(host, "postgresql_omero_password")
+    return host.run(
+        f"PGPASSWORD={shlex.quote(password)} psql -X -A -t 'host=127.0.0.1 port={ports['db']} user=omero dbname=omero' "
+        f"-c {shlex.quote(sql)}"
+    )
+
+
 def test_database_login_for_the_server(host, ports):
     # The credentials the server will use work over TCP on loopback.
-    password = inventory_var(host, "postgresql_omero_password")
-    res = host.run(
-        f"PGPASSWORD={shlex.quote(password)} psql -X -A -t 'host=127.0.0.1 port={ports['db']} user=omero dbname=omero' "
-        "-c 'select current_user'"
-    )
+    res = omero_sql(host, ports, "select current_user")
     assert res.rc == 0, res.stderr
     assert res.stdout.strip() == "omero"
 
@@ -184,11 +189,7 @@ def test_root_wrong_password_is_refused(host, ports):
 
 @needs_artifacts
 def test_schema_initialised(host, ports):
-    password = inventory_var(host, "postgresql_omero_password")
-    res = host.run(
-        f"PGPASSWORD={shlex.quote(password)} psql -X -A -t 'host=127.0.0.1 port={ports['db']} user=omero dbname=omero' "
-        "-c 'select currentversion from dbpatch order by id desc limit 1'"
-    )
+    res = omero_sql(host, ports, "select currentversion from dbpatch order by id desc limit 1")
     assert res.rc == 0, res.stderr
     assert res.stdout.strip().startswith("OMERO5.4")
 
