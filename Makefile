@@ -5,8 +5,8 @@ SHELL := /bin/bash
 export OMERO_DEPLOY_CACHE ?= $(HOME)/.cache/omero-deploy
 export OMERO_DEPLOY_WHEELHOUSE ?= $(OMERO_DEPLOY_CACHE)/wheelhouse
 export PATH := $(OMERO_DEPLOY_CACHE)/venv/bin:$(PATH)
-# ci: the OMERO Python tier on Debian 12 only; full: every platform (see scripts/run-tests).
-export OMERO_DEPLOY_MATRIX ?= ci
+# full: every platform of every scenario (CI); quick: the OMERO Python tier on Debian 12 only.
+export OMERO_DEPLOY_MATRIX ?= full
 export ANSIBLE_VAULT_PASSWORD_FILE := $(OMERO_DEPLOY_CACHE)/vault-password
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 

@@ -199,14 +199,16 @@ def test_glacier2_certificates(host):
     assert host.file("/OMERO/certs/server.p12").exists
 
 
-def test_pg_hba_admits_the_other_server_host(host):
-    # Both platforms are in the omero_server group: each database's pg_hba.conf carries a scram-sha-256
-    # rule for the other server host, derived from the inventory (no traffic is sent to that address).
+def test_pg_hba_admits_exactly_the_other_server_hosts(host):
+    # Each database's pg_hba.conf carries one scram-sha-256 rule per other host of the inventory's
+    # omero_server group (no traffic is sent to those addresses) and none for itself (it uses loopback).
+    # With both platforms that is the other platform; with one (--platform-name), none at all.
     me = host.backend.get_hostname()
-    other = {"srv-debian12": "srv-debian13", "srv-debian13": "srv-debian12"}[me]
+    others = sorted(h for h in host.ansible.get_variables()["groups"]["omero_server"] if h != me)
     version = host.check_output("pg_lsclusters -h").split()[0]
     lines = host.file(f"/etc/postgresql/{version}/main/pg_hba.conf").content_string.splitlines()
-    index = lines.index(f"# OMERO.server host {other}")
-    rule = lines[index + 1].split()
-    assert rule[:3] == ["host", "omero", "omero"] and rule[-1] == "scram-sha-256", rule
-    assert f"# OMERO.server host {me}" not in lines
+    marked = sorted(line.removeprefix("# OMERO.server host ") for line in lines if line.startswith("# OMERO.server host "))
+    assert marked == others
+    for other in others:
+        rule = lines[lines.index(f"# OMERO.server host {other}") + 1].split()
+        assert rule[:3] == ["host", "omero", "omero"] and rule[-1] == "scram-sha-256", rule
