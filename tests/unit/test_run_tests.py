@@ -1,0 +1,58 @@
+"""scripts/run-tests: how results are counted and in which order the molecule scenarios run."""
+import importlib.machinery
+import importlib.util
+import pathlib
+
+import pytest
+
+SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "run-tests"
+
+
+@pytest.fixture
+def run_tests(monkeypatch):
+    def load(matrix):
+        monkeypatch.setenv("OMERO_DEPLOY_MATRIX", matrix)
+        loader = importlib.machinery.SourceFileLoader("run_tests", str(SCRIPT))
+        spec = importlib.util.spec_from_loader("run_tests", loader)
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+        return module
+    return load
+
+
+def test_junit_report_counts_each_test_and_keeps_skip_reasons(run_tests, tmp_path):
+    rt = run_tests("full")
+    report = tmp_path / "junit.xml"
+    report.write_text(
+        '<testsuites><testsuite>'
+        '<testcase classname="tmp.fresh.molecule.omero_server.tests.test_omero_server" name="test_a[ansible://h]" time="0.5">'
+        '<skipped message="no OMERO.server artifacts"/></testcase>'
+        '<testcase classname="tmp.fresh.molecule.omero_server.tests.test_omero_server" name="test_b" time="1">'
+        '<failure message="assert 1 == 2"/></testcase>'
+        '<testcase classname="tmp.fresh.molecule.omero_server.tests.test_omero_server" name="test_c" time="2"/>'
+        '</testsuite></testsuites>')
+    rt.junit_results("testinfra", report, prefix="omero_server::")
+    assert rt.RESULTS == [
+        ("testinfra", "omero_server::test_omero_server::test_a[ansible://h]", "skipped", 0.5, "no OMERO.server artifacts"),
+        ("testinfra", "omero_server::test_omero_server::test_b", "failed", 1.0, ""),
+        ("testinfra", "omero_server::test_omero_server::test_c", "passed", 2.0, ""),
+    ]
+
+
+def test_full_matrix_runs_every_platform_and_the_debian13_wheel_users_last(run_tests):
+    rt = run_tests("full")
+    plan = rt.molecule_plan([])
+    assert all(platform is None for _, platform in plan)
+    assert sorted(name for name, _ in plan) == rt.scenarios()
+    needs = [rt.needs_wheel(*p) for p in plan]
+    assert needs == sorted(needs)  # False (no wheel needed) first
+    assert any(needs) and not all(needs)
+
+
+def test_quick_matrix_pins_the_python_tier_to_debian12(run_tests):
+    rt = run_tests("quick")
+    plan = dict(rt.molecule_plan([]))
+    for name, platform in rt.QUICK_PLATFORM.items():
+        assert plan[name] == platform and platform.endswith("debian12")
+        molecule_yml = (SCRIPT.parents[1] / "molecule" / name / "molecule.yml").read_text()
+        assert f"name: {platform}" in molecule_yml
