@@ -26,14 +26,14 @@ def test_junit_report_counts_each_test_and_keeps_skip_reasons(run_tests, tmp_pat
     report.write_text(
         '<testsuites><testsuite>'
         '<testcase classname="tmp.fresh.molecule.omero_server.tests.test_omero_server" name="test_a[ansible://h]" time="0.5">'
-        '<skipped message="no OMERO.server artifacts"/></testcase>'
+        '<skipped message="collection skipped">t.py:3: no OMERO.server artifacts</skipped></testcase>'
         '<testcase classname="tmp.fresh.molecule.omero_server.tests.test_omero_server" name="test_b" time="1">'
         '<failure message="assert 1 == 2"/></testcase>'
         '<testcase classname="tmp.fresh.molecule.omero_server.tests.test_omero_server" name="test_c" time="2"/>'
         '</testsuite></testsuites>')
     rt.junit_results("testinfra", report, prefix="omero_server::")
     assert rt.RESULTS == [
-        ("testinfra", "omero_server::test_omero_server::test_a[ansible://h]", "skipped", 0.5, "no OMERO.server artifacts"),
+        ("testinfra", "omero_server::test_omero_server::test_a[ansible://h]", "skipped", 0.5, "t.py:3: no OMERO.server artifacts"),
         ("testinfra", "omero_server::test_omero_server::test_b", "failed", 1.0, ""),
         ("testinfra", "omero_server::test_omero_server::test_c", "passed", 2.0, ""),
     ]
