@@ -2,6 +2,7 @@
 import importlib.machinery
 import importlib.util
 import pathlib
+import time
 
 import pytest
 
@@ -56,3 +57,21 @@ def test_quick_matrix_pins_the_python_tier_to_debian12(run_tests):
         assert plan[name] == platform and platform.endswith("debian12")
         molecule_yml = (SCRIPT.parents[1] / "molecule" / name / "molecule.yml").read_text()
         assert f"name: {platform}" in molecule_yml
+
+
+def test_a_command_past_its_timeout_is_killed_and_fails(run_tests, tmp_path):
+    rt = run_tests("full")
+    marker = tmp_path / "child-survived"
+    # The child of the shell must die too (the whole process group is killed).
+    rc = rt.run("molecule", "hangs", ["sh", "-c", f"(sleep 3; touch {marker}) & wait"], timeout=0.5)
+    assert rc == -1
+    assert rt.RESULTS[-1][2:5:2] == ("failed", "killed after 0.5 s (timeout)")
+    time.sleep(3.5)
+    assert not marker.exists()
+
+
+def test_a_command_within_its_timeout_reports_its_exit_status(run_tests):
+    rt = run_tests("full")
+    assert rt.run("lint", "ok", ["true"], timeout=30) == 0
+    assert rt.run("lint", "bad", ["false"]) == 1
+    assert [r[2] for r in rt.RESULTS] == ["passed", "failed"]
