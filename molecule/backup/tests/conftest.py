@@ -1,6 +1,5 @@
 """Helpers shared by the backup scenario's tests."""
 import json
-import time
 
 import pytest
 
@@ -28,16 +27,6 @@ def start_unit(host, unit):
 def mails(host):
     out = host.run("ls /var/spool/smtp-sink/*.eml 2>/dev/null").stdout.split()
     return sorted(out)
-
-
-def wait_for(predicate, timeout=60, interval=0.5):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 def pg_unit(host):

@@ -8,8 +8,8 @@ from conftest import (
     pg_unit,
     runs,
     start_unit,
-    wait_for,
 )
+from polling import wait_for
 
 ALERT = "omero-backup-alert@omero-backup.service.service"
 

@@ -1,10 +1,10 @@
 """acme mode: certbot obtained the certificate from pebble by HTTP-01 through nginx, nginx serves it,
 and a renewal replaces it (deploy hook reload). Clients verify against pebble's own root."""
 import pathlib
-import time
 
 import pytest
 import yaml
+from polling import wait_for
 
 HOST_VARS = pathlib.Path(__file__).resolve().parent.parent / "host_vars"
 API_CA = "/etc/pebble/api-ca.pem"
@@ -67,13 +67,14 @@ def test_renewal_replaces_the_served_certificate(host, site):
     host.run_expect([0], f"certbot renew --force-renewal --no-random-sleep-on-renew --cert-name {site['name']} --non-interactive")
     # The deploy hook's `systemctl reload` returns once nginx is signalled; new workers take over shortly
     # after, so poll for up to 15 s before judging.
-    deadline = time.monotonic() + 15
-    after = served_certificate(host, site)
-    while after.splitlines()[0] == before.splitlines()[0] and time.monotonic() < deadline:
-        time.sleep(0.5)
-        after = served_certificate(host, site)
+
+    def renewed():
+        served = served_certificate(host, site)
+        return served if served.splitlines()[0] != before.splitlines()[0] else None
+
+    after = wait_for(renewed, timeout=15)
+    assert after, "same serial after 15 s: the deploy hook did not reload nginx"  # new serial expected
     assert "Pebble Intermediate CA" in after
-    assert after.splitlines()[0] != before.splitlines()[0]  # new serial: the deploy hook reloaded nginx
 
 
 def omero_config(host, key):
