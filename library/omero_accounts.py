@@ -39,11 +39,13 @@ options:
         Never logged, never returned.
     type: dict
     default: {}
-  update_password:
-    description: V(on_create) sets passwords only for new users; V(always) resets them on every run.
-    type: str
-    choices: [on_create, always]
-    default: on_create
+  state_dir:
+    description:
+      - Directory on the server host (created 0700, files 0600) where the runs keep their records - the
+        inventory applied last (to tell drift made in OMERO from changes made in the inventory), which
+        person became which C(A_utiliser_<n>) and who received their data, and the one-shot password
+        resets applied. Without it there is no drift detection and C(password_reset) is refused.
+    type: path
 seealso:
   - module: omero_group
   - module: omero_user
@@ -114,7 +116,7 @@ def argument_spec():
     spec.update(
         desired={"type": "dict", "required": True},
         passwords={"type": "dict", "default": {}, "no_log": True},
-        update_password={"type": "str", "choices": ["on_create", "always"], "default": "on_create"},
+        state_dir={"type": "path"},
     )
     return spec
 
@@ -136,8 +138,9 @@ def main():
                 unresolved.append(var)
     groups = [dict(g, state="exact") for g in desired["groups"]]
     users = [dict(u, groups_state="present") for u in desired["users"]]
+    tokens = {u["omename"]: u.get("password_reset") for u in desired["users"] if u.get("password_reset")}
     reconcile(module, groups=groups, users=users, departed=desired["departed"], settings=desired.get("settings"),
-              passwords=passwords, update_password=module.params["update_password"],
+              passwords=passwords, password_tokens=tokens, state_dir=module.params["state_dir"],
               extra_result={"reports": desired.get("reports", {}), "passwords_not_given": sorted(unresolved)})
 
 

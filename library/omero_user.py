@@ -194,7 +194,7 @@ def main():
         users.append(spec)
         if u.get("password"):
             passwords[u["omename"]] = u["password"]
-    reconcile(module, users=users, passwords=passwords, update_password=module.params["update_password"])
+    reconcile(module, users=users, passwords=passwords, reset_all=module.params["update_password"] == "always")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ GUEST_GROUP = "guest"
 BUILTIN_GROUPS = (SYSTEM_GROUP, USER_GROUP, GUEST_GROUP)
 
 DEFAULT_SETTINGS = {
-    "deactivated_group": "users-deactivated",
+    # DMP, "Temporalite des comptes": renamed accounts are put in the group "User desactives".
+    "deactivated_group": "User d\u00e9sactiv\u00e9s",
     "deactivated_prefix": "A_utiliser_",
     "referents_group": "referents",
     # DMP: referents create and delete groups and accounts and transfer ownership; nothing that
@@ -54,6 +55,11 @@ DEFAULT_SETTINGS = {
     "collaboration_permissions": "read-annotate",
     "collaboration_suffix": "-collab",
     "external_quota_gb_max": 100,
+    # A change made in OMERO (e.g. by a referent in OMERO.web) that the inventory did not ask for is
+    # reported as drift and kept ("report"), or undone ("revert": an explicit choice per inventory).
+    "drift_policy": "report",
+    # Accounts created by the inventory are local (password in OMERO) unless the site says otherwise.
+    "new_accounts_ldap": False,
 }
 
 MAX_EXTRA_COLLABORATION_GROUPS = 2
@@ -366,7 +372,7 @@ def semantic_problems(documents, passwords=None):
             return problems
         for dep in expanded["departed"]:
             path, i, _person = people[dep["omename"]]
-            if not dep["delete_data"] and not dep["transfer_to"]:
+            if not dep["delete_data"] and not dep["transfer_to"] and not dep["leaders"]:
                 problems.append(Problem(path, f"people[{i}]",
                                         "departed person {!r} is in no team: set transfer_to (a leader) or delete_data: true".format(dep["omename"])))
             elif dep["transfer_to"] and dep["transfer_to"] not in people:
@@ -420,7 +426,7 @@ def expand(documents, today=None):
     memberships = {}  # omename -> ordered list of group names (first = preferred default)
     leaders_of = {}  # omename -> leaders of the teams listing them
 
-    def add_group(name, permissions, description, owners, members):
+    def add_group(name, permissions, description, owners, members, leader=None, allow_downgrade=False):
         owners = [o for o in owners if o in active]
         members = sorted({m for m in members if m in active} | set(owners))
         groups[name] = {
@@ -429,6 +435,9 @@ def expand(documents, today=None):
             "description": description,
             "owners": sorted(set(owners)),
             "members": members,
+            # DMP: a departed member's data in this group goes to this person and stays in the group.
+            "leader": leader if leader in active else (owners[0] if owners else None),
+            "allow_downgrade": bool(allow_downgrade),
         }
         return groups[name]
 
@@ -447,15 +456,17 @@ def expand(documents, today=None):
         staff = list(team.get("facility_staff") or [])
         externals = list(team.get("external_collaborators") or [])
         site = team.get("site", "")
+        downgrade = bool(team.get("allow_downgrade", False))
         add_group(name, team.get("permissions", settings["team_permissions"]),
-                  team.get("description") or f"Team {name} ({site})", [leader], members)
+                  team.get("description") or f"Team {name} ({site})", [leader], members, leader, downgrade)
         collab = name + settings["collaboration_suffix"]
         add_group(collab, team.get("collaboration_permissions", settings["collaboration_permissions"]),
-                  f"Collaboration group of team {name}", [leader], members + staff + externals)
+                  f"Collaboration group of team {name}", [leader], members + staff + externals, leader, downgrade)
         for extra in team.get("collaboration_groups") or []:
             add_group(extra["name"], extra.get("permissions", settings["collaboration_permissions"]),
                       extra.get("description") or f"Extra collaboration group of team {name}",
-                      extra.get("owners") or [leader], [leader] + list(extra.get("members") or []))
+                      extra.get("owners") or [leader], [leader] + list(extra.get("members") or []), leader,
+                      bool(extra.get("allow_downgrade", downgrade)))
         for person in members:
             leaders_of.setdefault(person, [])
             if leader not in leaders_of[person] and person != leader:
@@ -514,19 +525,24 @@ def expand(documents, today=None):
                 "admin": is_referent,
                 "admin_privileges": sorted(settings["referent_privileges"]) if is_referent else None,
                 "password_var": person.get("password_var"),
+                # One-shot reset: a new value (e.g. the date of the request) resets the password once.
+                "password_reset": str(person["password_reset"]) if person.get("password_reset") else None,
             })
         else:
             leaders = leaders_of.get(name, [])
             departed.append({
                 "omename": name,
-                "transfer_to": person.get("transfer_to") or (leaders[0] if leaders else None),
+                # None: the data in each group goes to that group's leader (DMP); else all of it to this person.
+                "transfer_to": person.get("transfer_to"),
+                "leaders": leaders,
                 "delete_data": bool(person.get("delete_data", False)),
             })
     return {
         "groups": sorted(groups.values(), key=lambda g: g["name"]),
         "users": users,
         "departed": departed,
-        "settings": {k: settings[k] for k in ("deactivated_group", "deactivated_prefix")},
+        "settings": {k: settings[k] for k in ("deactivated_group", "deactivated_prefix", "drift_policy",
+                                              "new_accounts_ldap")},
         "reports": reports,
     }
 
@@ -549,11 +565,18 @@ def _group_rank(name, settings, teams):
 #
 # Current state, as read by the client (plain data):
 #   {"groups": {name: {"id", "name", "permissions": "rwra--", "description", "owners": [..], "members": [..]}},
-#    "users": {omename: {"id", "omename", "first_name", "last_name", "email", "institution",
-#                        "groups": [default first, ...], "privileges": None | [..]}}}
+#    "users": {omename: {"id", "omename", "first_name", "middle_name", "last_name", "email", "institution",
+#                        "ldap", "groups": [default first, ...], "privileges": None | [..]}},
+#    "caller": {"omename", "privileges": [..]},            # who the session acts as (optional)
+#    "owned": {omename: {group name: {class: [ids]}}}}     # data of departing users (optional)
 # ``privileges`` is None when it was not read (the client reads it only for admins it manages).
 
 USER_FIELDS = ("first_name", "last_name", "email", "institution")
+BUILTIN_USERS = ("root", "guest")
+
+
+class PlanError(ValueError):
+    """A change the real OMERO.server would refuse, found before anything is changed."""
 
 
 def permissions_string(value):
@@ -565,32 +588,54 @@ def permissions_string(value):
     raise ValueError("unknown permission level {!r} (use one of {})".format(value, ", ".join(PERMISSIONS)))
 
 
+def is_private_downgrade(before, after):
+    """Chmod2I: only a readable group going to private runs the graph rules that delete cross-owner data."""
+    return before[2] == "r" and after[2] != "r"
+
+
 def next_deactivated_number(user_names, prefix):
     pattern = re.compile(rf"^{re.escape(prefix)}(\d+)$")
     numbers = [int(m.group(1)) for m in (pattern.match(n) for n in user_names) if m]
     return max(numbers) + 1 if numbers else 1
 
 
-def plan(current, groups=(), users=(), departed=(), settings=None, update_password="on_create",
-         passwords_given=()):
+def plan(current, groups=(), users=(), departed=(), settings=None, passwords_given=(), password_resets=()):
     """Compute the ordered list of actions that turns ``current`` into the desired state.
 
-    ``groups`` items: name, permissions?, description?, owners?, members?, state (present|absent|exact).
+    ``groups`` items: name, permissions?, description?, owners?, members?, state (present|absent|exact),
+    leader? (who receives a departed member's data in this group), allow_downgrade? (opt-in to a
+    readable -> private change, which deletes other members' links and annotations).
     ``users`` items: omename, first_name?, last_name?, email?, institution?, groups?,
     groups_state (present|exact), default_group?, active?, admin?, admin_privileges?.
-    ``departed`` items: omename, transfer_to, delete_data.
+    ``departed`` items: omename, transfer_to (None: each group's leader), delete_data.
     ``passwords_given``: omenames for which a password is available (never the values).
+    ``password_resets``: omenames whose password is to be reset once in this run.
+
+    Order: groups are created and downgraded first; rights are taken away (owners, privileges,
+    memberships) before they are given; a restricted administrator's privileges are written before
+    they join ``system``; departures move or delete data before the account is parked. Raises
+    ``PlanError`` naming the person or group and the server rule for any action the real server
+    would refuse (``check_plan``).
     """
     settings = dict(DEFAULT_SETTINGS, **(settings or {}))
     actions = []
     cur_groups = current["groups"]
     cur_users = current["users"]
     passwords_given = set(passwords_given)
+    departing = {d["omename"] for d in departed}
+    for spec in list(users) + list(departed):
+        if spec["omename"] in BUILTIN_USERS:
+            raise PlanError(f"user {spec['omename']!r}: OMERO's built-in account is never managed by the inventory")
+    for g in groups:
+        if g["name"] in BUILTIN_GROUPS:
+            raise PlanError(f"group {g['name']!r}: OMERO's built-in group is never managed by the inventory")
 
     # 1. Groups: create, permissions, description.
     for g in groups:
         name = g["name"]
         perms = permissions_string(g["permissions"]) if g.get("permissions") else None
+        if g.get("state") == "absent":
+            continue
         if name not in cur_groups:
             actions.append({"action": "create_group", "group": name,
                             "permissions": perms or PERMISSIONS["private"],
@@ -598,7 +643,15 @@ def plan(current, groups=(), users=(), departed=(), settings=None, update_passwo
             continue
         cur = cur_groups[name]
         if perms and perms != cur["permissions"]:
-            actions.append({"action": "chmod_group", "group": name, "before": cur["permissions"], "after": perms})
+            downgrade = is_private_downgrade(cur["permissions"], perms)
+            if downgrade and not g.get("allow_downgrade"):
+                raise PlanError(
+                    "group {}: changing {} to private deletes every link, comment, rating, ROI and rendering setting "
+                    "between different owners (Chmod2, blitz-chmod-rules.xml); it is opt-in: set "
+                    "allow_downgrade: true for this group (check mode lists what would be deleted)".format(
+                        name, PERMISSION_NAMES.get(cur["permissions"], cur["permissions"])))
+            actions.append({"action": "chmod_group", "group": name, "before": cur["permissions"], "after": perms,
+                            "downgrade": downgrade, "would_delete": None})
         if g.get("description") is not None and g["description"] != (cur.get("description") or ""):
             actions.append({"action": "update_group", "group": name,
                             "before": {"description": cur.get("description") or ""},
@@ -611,9 +664,7 @@ def plan(current, groups=(), users=(), departed=(), settings=None, update_passwo
         (adds if member else removes).setdefault(user, set()).add(group)
 
     def is_member(user, group):
-        if user in cur_users:
-            return group in cur_users[user]["groups"]
-        return False
+        return user in cur_users and group in cur_users[user]["groups"]
 
     for g in groups:
         state = g.get("state", "present")
@@ -641,8 +692,6 @@ def plan(current, groups=(), users=(), departed=(), settings=None, update_passwo
             target.add(u["default_group"])
         if u.get("active") is True:
             target.add(USER_GROUP)
-        if u.get("admin") is True:
-            target.add(SYSTEM_GROUP)
         for group in target:
             if not is_member(name, group):
                 want(name, group, True)
@@ -659,31 +708,33 @@ def plan(current, groups=(), users=(), departed=(), settings=None, update_passwo
     for user, groups_added in adds.items():
         if user in removes:
             removes[user] -= groups_added
-    # Departing users are handled as a whole in step 7.
-    for d in departed:
-        adds.pop(d["omename"], None)
-        removes.pop(d["omename"], None)
+    # Departing users are handled as a whole in step 6; system is joined only after the privileges are set.
+    for name in departing:
+        adds.pop(name, None)
+        removes.pop(name, None)
     unknown = sorted(u for u in adds if u not in cur_users and u not in user_specs)
     if unknown:
-        raise ValueError("unknown user(s) {}: not in OMERO and not in the users to create".format(", ".join(unknown)))
+        raise PlanError("unknown user(s) {}: not in OMERO and not in the users to create".format(", ".join(unknown)))
 
-    # 3. Users: create or update fields.
+    # 3. Users: create (restricted administrators directly with their privileges) or update fields.
     for u in users:
         name = u["omename"]
         if name not in cur_users:
             groups_new = sorted(adds.pop(name, set()) - {SYSTEM_GROUP, USER_GROUP})
             default = u.get("default_group") or (groups_new[0] if groups_new else None)
             if default is None:
-                raise ValueError(f"user {name!r}: a new user needs a default group (or at least one group)")
+                raise PlanError(f"user {name!r}: a new user needs a default group (or at least one group)")
+            if name not in passwords_given:
+                raise PlanError(f"user {name!r}: a new account needs an initial password (set password_var in the "
+                                "people file and its value in the vault); without one it could never log in")
             other = [g for g in groups_new if g != default]
-            action = {"action": "create_user", "user": name,
-                      "fields": {f: u.get(f) or "" for f in USER_FIELDS},
-                      "default_group": default, "groups": other,
-                      "active": u.get("active", True) is not False,
-                      "admin_privileges": sorted(u["admin_privileges"]) if u.get("admin") and u.get("admin_privileges") is not None else None,
-                      "admin": bool(u.get("admin")),
-                      "password": name in passwords_given}
-            actions.append(action)
+            admin = bool(u.get("admin"))
+            actions.append({"action": "create_user", "user": name,
+                            "fields": {f: u.get(f) or "" for f in USER_FIELDS},
+                            "default_group": default, "groups": other,
+                            "active": u.get("active", True) is not False,
+                            "admin_privileges": sorted(u["admin_privileges"]) if admin and u.get("admin_privileges") is not None else None,
+                            "admin": admin, "ldap": bool(settings.get("new_accounts_ldap", False)), "password": True})
             continue
         cur = cur_users[name]
         changes = {}
@@ -694,10 +745,52 @@ def plan(current, groups=(), users=(), departed=(), settings=None, update_passwo
             actions.append({"action": "update_user", "user": name,
                             "before": {f: cur.get(f) or "" for f in changes}, "after": changes})
 
-    # 4. Memberships of existing users, one add and one remove call per user.
+    # 4. Rights taken away first: owners, then memberships that do not leave the person without a group.
+    for g in groups:
+        if g.get("owners") is None or g["name"] not in cur_groups:
+            continue
+        have = set(cur_groups[g["name"]]["owners"])
+        listed = set(g["owners"])
+        drop = sorted(have & listed) if g.get("state") == "absent" else (
+            sorted(have - listed) if g.get("state") == "exact" else [])
+        drop = [d for d in drop if d not in departing]
+        if drop:
+            actions.append({"action": "remove_group_owners", "group": g["name"], "users": drop})
+    late_removes = {}
+    for user in sorted(removes):
+        if not removes[user]:
+            continue
+        left = set(cur_users[user]["groups"]) - removes[user] - {USER_GROUP, SYSTEM_GROUP}
+        default = cur_users[user]["groups"][0] if cur_users[user]["groups"] else None
+        if left and default not in removes[user]:
+            actions.append({"action": "remove_groups", "user": user, "groups": sorted(removes[user])})
+        else:  # the server needs another group (and default) first: remove after the adds
+            late_removes[user] = removes[user]
+
+    # 5. Privileges before system, then memberships given, defaults, owners, late removals, passwords.
+    for u in users:
+        name = u["omename"]
+        if not (u.get("admin") and u.get("admin_privileges") is not None):
+            continue
+        want_privs = sorted(u["admin_privileges"])
+        if name not in cur_users:
+            continue
+        have_privs = cur_users[name].get("privileges")
+        in_system = SYSTEM_GROUP in cur_users[name]["groups"]
+        if not in_system or have_privs is None or sorted(have_privs) != want_privs:
+            actions.append({"action": "set_privileges", "user": name,
+                            "before": sorted(have_privs) if (in_system and have_privs is not None) else None,
+                            "after": want_privs})
+        if not in_system:
+            actions.append({"action": "add_groups", "user": name, "groups": [SYSTEM_GROUP]})
+    for u in users:
+        if u.get("admin") is True and u.get("admin_privileges") is None and u["omename"] in cur_users \
+                and SYSTEM_GROUP not in cur_users[u["omename"]]["groups"]:
+            actions.append({"action": "add_groups", "user": u["omename"], "groups": [SYSTEM_GROUP]})
     for user in sorted(adds):
-        if adds[user]:
-            actions.append({"action": "add_groups", "user": user, "groups": sorted(adds[user])})
+        groups_added = sorted(adds[user] - {SYSTEM_GROUP})
+        if groups_added:
+            actions.append({"action": "add_groups", "user": user, "groups": groups_added})
     for u in users:
         name = u["omename"]
         if name in cur_users and u.get("default_group"):
@@ -705,74 +798,236 @@ def plan(current, groups=(), users=(), departed=(), settings=None, update_passwo
             if cur_default != u["default_group"]:
                 actions.append({"action": "set_default_group", "user": name,
                                 "before": cur_default, "after": u["default_group"]})
-
-    # 5. Owners.
     for g in groups:
-        if g.get("owners") is None:
+        if g.get("owners") is None or g.get("state") == "absent":
             continue
-        state = g.get("state", "present")
         have = set(cur_groups[g["name"]]["owners"]) if g["name"] in cur_groups else set()
-        listed = set(g["owners"])
-        if state == "absent":
-            drop = sorted(have & listed)
-            add = []
-        else:
-            add = sorted(listed - have)
-            drop = sorted(have - listed) if state == "exact" else []
+        add = sorted(set(g["owners"]) - have)
         if add:
             actions.append({"action": "add_group_owners", "group": g["name"], "users": add})
-        if drop:
-            actions.append({"action": "remove_group_owners", "group": g["name"], "users": drop})
-
-    for user in sorted(removes):
-        # A removal of the default group must come after the new default is set (above).
-        if removes[user]:
-            actions.append({"action": "remove_groups", "user": user, "groups": sorted(removes[user])})
-
-    # 6. Restricted admin privileges of existing admins, passwords.
+    for user in sorted(late_removes):
+        actions.append({"action": "remove_groups", "user": user, "groups": sorted(late_removes[user])})
     for u in users:
         name = u["omename"]
-        if name not in cur_users:
-            continue
-        if u.get("admin") and u.get("admin_privileges") is not None:
-            want_privs = sorted(u["admin_privileges"])
-            have_privs = cur_users[name].get("privileges")
-            if have_privs is None or sorted(have_privs) != want_privs:
-                actions.append({"action": "set_privileges", "user": name,
-                                "before": sorted(have_privs) if have_privs is not None else None,
-                                "after": want_privs})
-        if update_password == "always" and name in passwords_given:
+        if name in cur_users and name in set(password_resets):
+            if name not in passwords_given:
+                raise PlanError(f"user {name!r}: password_reset is set but the vault has no password for them")
             actions.append({"action": "change_password", "user": name})
 
-    # 7. Departures: data first, then the account is parked.
+    # 6. Departures: each group's data to that group's leader (or transfer_to) or deleted, then parking.
+    desired_groups = {g["name"]: g for g in groups}
+    owned = current.get("owned") or {}
     names = set(cur_users)
     for d in departed:
         name = d["omename"]
         if name not in cur_users:
             continue  # already deactivated (renamed) or never created
+        data = owned.get(name) or {}
+        if d.get("delete_data"):
+            if data:
+                targets = {}
+                for per_class in data.values():
+                    for kind, ids in per_class.items():
+                        targets.setdefault(kind, []).extend(ids)
+                actions.append({"action": "delete_data", "user": name, "targets": _sorted_targets(targets),
+                                "groups": sorted(data), "would_delete": None})
+        else:
+            for group_name in sorted(data):
+                to = d.get("transfer_to") or (desired_groups.get(group_name) or {}).get("leader")
+                if not to:
+                    raise PlanError(f"departed user {name!r} owns data in group {group_name!r}, which has no leader in "
+                                    "the inventory: set transfer_to (an active person) or delete_data: true")
+                if to == name:
+                    raise PlanError(f"departed user {name!r}: their data cannot be transferred to themselves "
+                                    f"(group {group_name!r})")
+                actions.append({"action": "transfer_data", "user": name, "group": group_name, "to": to,
+                                "targets": _sorted_targets(data[group_name]), "would_delete": None})
+        parked = settings["deactivated_group"]
         number = next_deactivated_number(names, settings["deactivated_prefix"])
         new_name = f"{settings['deactivated_prefix']}{number}"
         names.add(new_name)
-        if d.get("delete_data"):
-            actions.append({"action": "delete_data", "user": name})
-        elif d.get("transfer_to"):
-            actions.append({"action": "transfer_data", "user": name, "to": d["transfer_to"]})
-        else:
-            raise ValueError(f"departed user {name!r}: no transfer_to and no delete_data")
-        deactivated = settings["deactivated_group"]
-        if deactivated not in cur_users[name]["groups"]:
-            actions.append({"action": "add_groups", "user": name, "groups": [deactivated]})
-        if not cur_users[name]["groups"] or cur_users[name]["groups"][0] != deactivated:
+        if parked not in cur_users[name]["groups"]:
+            actions.append({"action": "add_groups", "user": name, "groups": [parked]})
+        if not cur_users[name]["groups"] or cur_users[name]["groups"][0] != parked:
             actions.append({"action": "set_default_group", "user": name,
                             "before": cur_users[name]["groups"][0] if cur_users[name]["groups"] else None,
-                            "after": deactivated})
-        others = sorted(set(cur_users[name]["groups"]) - {deactivated})
+                            "after": parked})
+        others = sorted(set(cur_users[name]["groups"]) - {parked})
         if others:
             actions.append({"action": "remove_groups", "user": name, "groups": others})
         actions.append({"action": "rename_user", "user": name, "to": new_name,
                         "fields": {"first_name": settings["deactivated_prefix"].rstrip("_") or new_name,
                                    "last_name": str(number), "email": "", "institution": ""}})
+    check_plan(current, actions, desired_groups)
     return actions
+
+
+def _sorted_targets(targets):
+    return {kind: sorted(ids) for kind, ids in sorted(targets.items()) if ids}
+
+
+# --------------------------------------------------------------------------------------------------
+# Plan-time checks: the real server's refusals, so that nothing is changed before a run would fail
+# --------------------------------------------------------------------------------------------------
+
+def check_plan(current, actions, desired_groups=None):
+    """Walk ``actions`` over a copy of ``current`` and raise ``PlanError`` where the real server refuses one.
+
+    Rules (ome/omero-server AdminImpl.java): a person is never left in no group or in ``user`` only
+    (removeGroups); root and the session's own account never leave ``system``/``user`` (removeGroups);
+    the default group is never ``user`` (setDefaultGroup); root and guest are never renamed
+    (copyAndSaveExperimenter); a session never gives privileges it does not hold
+    (assertNoPrivilegeElevation) and needs ModifyGroup, ModifyUser, ModifyGroupMembership, Chown or
+    DeleteOwned for the matching actions (adminOrPiOfGroups, adminOfUser, Chown2I, Delete2I).
+    """
+    caller = current.get("caller")
+    privileges = set(caller["privileges"]) if caller else set(ADMIN_PRIVILEGES)
+    me = caller["omename"] if caller else None
+    need = {"create_group": "ModifyGroup", "update_group": "ModifyGroup", "chmod_group": "ModifyGroup",
+            "create_user": "ModifyUser", "update_user": "ModifyUser", "rename_user": "ModifyUser",
+            "set_default_group": "ModifyUser", "change_password": "ModifyUser",
+            "add_groups": "ModifyGroupMembership", "remove_groups": "ModifyGroupMembership",
+            "add_group_owners": "ModifyGroupMembership", "remove_group_owners": "ModifyGroupMembership",
+            "transfer_data": "Chown", "delete_data": "DeleteOwned"}
+    state = copy.deepcopy({"groups": current["groups"], "users": current["users"]})
+    for a in actions:
+        who = a.get("user") or a.get("group")
+        privilege = need.get(a["action"])
+        if privilege and privilege not in privileges:
+            raise PlanError(f"{describe(a)}: the session's account {me!r} lacks the {privilege} privilege "
+                            "(AdminImpl / graph request checks)")
+        if a["action"] == "remove_groups":
+            groups_left = [g for g in state["users"][who]["groups"] if g not in a["groups"]]
+            if {SYSTEM_GROUP, USER_GROUP} & set(a["groups"]) and who == "root":
+                raise PlanError("user 'root' may never leave the 'system' or 'user' group (AdminImpl.removeGroups)")
+            if {SYSTEM_GROUP, USER_GROUP} & set(a["groups"]) and who == me:
+                raise PlanError(f"user {who!r} runs this session and may not remove themselves from 'system' or "
+                                "'user' (AdminImpl.removeGroups)")
+            if not groups_left:
+                raise PlanError(f"user {who!r} would be left in no group (AdminImpl.removeGroups)")
+            if groups_left == [USER_GROUP]:
+                raise PlanError(f"user {who!r} would be left in the 'user' group only, which OMERO refuses "
+                                "(AdminImpl.removeGroups): give them another group in the inventory, or mark them departed")
+        elif a["action"] == "set_default_group" and a["after"] == USER_GROUP or a["action"] == "create_user" and a["default_group"] == USER_GROUP:
+            raise PlanError(f"user {who!r}: the default group can never be 'user' (AdminImpl.setDefaultGroup)")
+        elif a["action"] == "rename_user" and (who in BUILTIN_USERS or a["to"] in BUILTIN_USERS):
+            raise PlanError(f"user {who!r}: root and guest can never be renamed (AdminImpl.copyAndSaveExperimenter)")
+        elif a["action"] in ("set_privileges", "create_user") and a.get("admin_privileges", a.get("after")) is not None:
+            extra = set(a.get("admin_privileges") or a.get("after") or ()) - privileges
+            if a["action"] == "create_user" and not a["admin"]:
+                extra = set()
+            if extra:
+                raise PlanError(f"user {who!r}: the session's account {me!r} cannot give privileges it does not hold: "
+                                f"{', '.join(sorted(extra))} (AdminImpl.assertNoPrivilegeElevation)")
+        elif a["action"] == "add_groups" and SYSTEM_GROUP in a["groups"]:
+            granted = state["users"][who].get("privileges")
+            if granted is None:
+                granted = ADMIN_PRIVILEGES
+            if set(granted) - privileges:
+                raise PlanError(f"user {who!r}: joining 'system' would give privileges the session's account {me!r} "
+                                "does not hold (AdminImpl.assertNoPrivilegeElevation)")
+        elif a["action"] == "transfer_data":
+            recipient_groups = state["users"].get(a["to"], {}).get("groups")
+            if recipient_groups is None:
+                raise PlanError(f"departed user {who!r}: recipient {a['to']!r} has no OMERO account")
+            if a["group"] not in recipient_groups:
+                raise PlanError(f"departed user {who!r}: recipient {a['to']!r} is not a member of group {a['group']!r}, "
+                                "where the data stays (DMP: it stays accessible to that group)")
+        state = simulate(state, [a])
+    return state
+
+
+# --------------------------------------------------------------------------------------------------
+# Drift: changes made in OMERO (e.g. by referents in OMERO.web) are reported, not silently reverted
+# --------------------------------------------------------------------------------------------------
+
+def facts(view_state, skip_users=()):
+    """Flatten a ``view`` into {fact: value}: memberships, ownerships, fields, permissions, privileges."""
+    out = {}
+    for name, g in view_state["groups"].items():
+        out[("permissions", name)] = g["permissions"]
+        out[("description", name)] = g["description"]
+        for m in g["members"]:
+            if m not in skip_users:
+                out[("member", name, m)] = True
+        for o in g["owners"]:
+            if o not in skip_users:
+                out[("owner", name, o)] = True
+    for name, u in view_state["users"].items():
+        if name in skip_users:
+            continue
+        for field in USER_FIELDS + ("default_group", "active", "admin"):
+            out[("user", name, field)] = u.get(field)
+        out[("user", name, "admin_privileges")] = u.get("admin_privileges")
+    return out
+
+
+def _fact_value(table, fact):
+    return table.get(fact, False if fact[0] in ("member", "owner") else None)
+
+
+def detect_drift(current_view, desired_view, last_view, skip_users=()):
+    """Facts changed in OMERO since the last applied run that the inventory did not change.
+
+    With no record of the last run (the first run with a state directory), only memberships and
+    ownerships that the inventory would take away count as drift; everything else is applied.
+    Returns a sorted list of {"fact", "omero", "inventory"}.
+    """
+    cur, want = facts(current_view, skip_users), facts(desired_view, skip_users)
+    last = facts(last_view, skip_users) if last_view is not None else None
+    drift = []
+    for fact in sorted(set(cur) | set(want), key=repr):
+        c, d = _fact_value(cur, fact), _fact_value(want, fact)
+        if c == d:
+            continue
+        if last is not None:  # the inventory did not change this fact since the last run, OMERO did
+            drifted = _fact_value(last, fact) == d
+        else:  # first run: only what the inventory would take away (a membership, an ownership) counts
+            drifted = fact[0] in ("member", "owner") and c is True
+        if drifted:
+            drift.append({"fact": list(fact), "omero": c, "inventory": d})
+    return drift
+
+
+def describe_drift(item):
+    fact, c, d = item["fact"], item["omero"], item["inventory"]
+    kind = fact[0]
+    if kind == "member":
+        return "drift: {} {} group {} in OMERO, not in the inventory".format(fact[2], "joined" if c else "left", fact[1])
+    if kind == "owner":
+        return "drift: {} {} owner of group {} in OMERO".format(fact[2], "was made" if c else "is no longer", fact[1])
+    if kind in ("permissions", "description"):
+        return f"drift: {kind} of group {fact[1]} changed in OMERO to {c!r} (inventory: {d!r})"
+    return f"drift: {fact[2]} of user {fact[1]} changed in OMERO to {c!r} (inventory: {d!r})"
+
+
+def keep_drift(groups, users, drift):
+    """Desired specs with each drifted fact set to OMERO's value, so that the plan leaves it alone."""
+    groups = {g["name"]: copy.deepcopy(g) for g in groups}
+    users = {u["omename"]: copy.deepcopy(u) for u in users}
+    for item in drift:
+        fact, c = item["fact"], item["omero"]
+        kind = fact[0]
+        if kind in ("member", "owner") and fact[1] in groups:
+            g = groups[fact[1]]
+            key = "members" if kind == "member" else "owners"
+            if g.get(key) is not None:
+                g[key] = sorted(set(g[key]) | {fact[2]}) if c else [x for x in g[key] if x != fact[2]]
+            if kind == "member" and not c:
+                g["owners"] = [x for x in g.get("owners") or [] if x != fact[2]] if g.get("owners") is not None else None
+                if fact[2] in users:
+                    u = users[fact[2]]
+                    u["groups"] = [x for x in u.get("groups") or [] if x != fact[1]]
+                    if u.get("default_group") == fact[1]:
+                        u["default_group"] = None
+        elif kind in ("permissions", "description") and fact[1] in groups:
+            groups[fact[1]][kind] = c
+        elif kind == "user" and fact[1] in users:
+            field = fact[2]
+            users[fact[1]][field] = c
+            if field == "admin_privileges" and c is None:
+                users[fact[1]]["admin_privileges"] = None
+    return list(groups.values()), list(users.values())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -781,7 +1036,7 @@ def plan(current, groups=(), users=(), departed=(), settings=None, update_passwo
 
 def simulate(current, actions):
     """Return the state ``actions`` produce from ``current`` (a deep copy; ids of new objects are None)."""
-    state = copy.deepcopy(current)
+    state = copy.deepcopy({"groups": current["groups"], "users": current["users"]})
     groups, users = state["groups"], state["users"]
 
     def join(user, group):
@@ -797,6 +1052,11 @@ def simulate(current, actions):
             groups[group]["members"] = [m for m in groups[group]["members"] if m != user]
             groups[group]["owners"] = [m for m in groups[group]["owners"] if m != user]
 
+    def fix_default(user):  # SimpleRoleProvider.fixDefaultGroup
+        lst = users[user]["groups"]
+        if len(lst) >= 2 and lst[0] == USER_GROUP:
+            lst.insert(0, lst.pop(1))
+
     for a in actions:
         kind = a["action"]
         if kind == "create_group":
@@ -806,23 +1066,37 @@ def simulate(current, actions):
         elif kind == "update_group":
             groups[a["group"]].update(a["after"])
         elif kind == "create_user":
-            users[a["user"]] = dict({"id": None, "omename": a["user"], "groups": [], "privileges": None}, **a["fields"])
+            users[a["user"]] = dict({"id": None, "omename": a["user"], "groups": [], "privileges": None,
+                                     "middle_name": "", "ldap": a.get("ldap", False)}, **a["fields"])
+            if a["admin"] and a["admin_privileges"] is not None:
+                join(a["user"], SYSTEM_GROUP)
+                join(a["user"], USER_GROUP)
+                users[a["user"]]["privileges"] = a["admin_privileges"]
             join(a["user"], a["default_group"])
             for g in a["groups"]:
                 join(a["user"], g)
-            if a["admin"]:
+            if a["admin"] and a["admin_privileges"] is None:
                 join(a["user"], SYSTEM_GROUP)
-                users[a["user"]]["privileges"] = a["admin_privileges"]
+                users[a["user"]]["privileges"] = list(ADMIN_PRIVILEGES)
             if a["active"]:
                 join(a["user"], USER_GROUP)
+            lst = users[a["user"]]["groups"]
+            lst.remove(a["default_group"])
+            lst.insert(0, a["default_group"])
+            if not a["active"]:
+                leave(a["user"], USER_GROUP)
         elif kind == "update_user":
             users[a["user"]].update(a["after"])
         elif kind == "add_groups":
             for g in a["groups"]:
                 join(a["user"], g)
+            if SYSTEM_GROUP in a["groups"] and users[a["user"]].get("privileges") is None:
+                users[a["user"]]["privileges"] = list(ADMIN_PRIVILEGES)
+            fix_default(a["user"])
         elif kind == "remove_groups":
             for g in a["groups"]:
                 leave(a["user"], g)
+            fix_default(a["user"])
         elif kind == "set_default_group":
             join(a["user"], a["after"])
             lst = users[a["user"]]["groups"]
@@ -874,10 +1148,14 @@ def view(state, group_names=None, user_names=None):
         entry["default_group"] = u["groups"][0] if u["groups"] else None
         entry["active"] = USER_GROUP in u["groups"]
         entry["admin"] = SYSTEM_GROUP in u["groups"]
-        if u.get("privileges") is not None:
+        if u.get("privileges") is not None and entry["admin"]:
             entry["admin_privileges"] = sorted(u["privileges"])
         out["users"][name] = entry
     return out
+
+
+def _counts(by_type):
+    return ", ".join(f"{len(ids)} {kind}" for kind, ids in sorted((by_type or {}).items())) or "nothing"
 
 
 def describe(action):
@@ -887,8 +1165,11 @@ def describe(action):
     if kind == "create_group":
         return "create group {} ({})".format(a["group"], PERMISSION_NAMES.get(a["permissions"], a["permissions"]))
     if kind == "chmod_group":
-        return "change permissions of group {} from {} to {}".format(
+        line = "change permissions of group {} from {} to {}".format(
             a["group"], PERMISSION_NAMES.get(a["before"], a["before"]), PERMISSION_NAMES.get(a["after"], a["after"]))
+        if a.get("downgrade"):
+            line += " (allow_downgrade: deletes {})".format(_counts(a.get("would_delete")))
+        return line
     if kind == "update_group":
         return "update description of group {}".format(a["group"])
     if kind == "create_user":
@@ -908,11 +1189,15 @@ def describe(action):
     if kind == "set_privileges":
         return "set admin privileges of {} to {}".format(a["user"], ", ".join(a["after"]))
     if kind == "change_password":
-        return "change password of {}".format(a["user"])
+        return "set password of {}".format(a["user"])
     if kind == "transfer_data":
-        return "transfer data of {} to {}".format(a["user"], a["to"])
+        line = "transfer data of {} in group {} to {} ({})".format(a["user"], a["group"], a["to"], _counts(a["targets"]))
+        if a.get("would_delete"):
+            line += "; the server deletes {}".format(_counts(a["would_delete"]))
+        return line
     if kind == "delete_data":
-        return "delete data of {} (delete_data: true)".format(a["user"])
+        return "delete data of {} in {} (delete_data: true): {}".format(
+            a["user"], ", ".join(a["groups"]), _counts(a.get("would_delete") or a["targets"]))
     if kind == "rename_user":
         return "rename deactivated user {} to {}".format(a["user"], a["to"])
     return kind

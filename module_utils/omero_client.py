@@ -2,13 +2,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one place that imports omero-py: a session, a bulk read of the accounts, and the actions.
 
-One ``OmeroAccounts`` object is one Glacier2 session. ``read_state`` makes two admin-service calls
-(``lookupGroups``, ``lookupExperimenters``) plus one ``getAdminPrivileges`` per restricted admin the
-caller manages; ``apply`` turns the model's actions (module_utils/omero_accounts_model.py) into
-admin-service calls and graph requests (Chmod2, Chown2, Delete2) submitted on the same session.
+One ``OmeroAccounts`` object is one Glacier2 session. ``read_state`` makes three admin-service calls
+(``lookupGroups``, ``lookupExperimenters``, ``getCurrentAdminPrivileges``) plus one
+``getAdminPrivileges`` per restricted admin the caller manages; ``read_owned`` one IQuery projection
+per data class, only when someone departs; ``dry_run`` asks the server what each graph request would
+do (``dryRun``) before anything changes; ``apply`` turns the model's actions
+(module_utils/omero_accounts_model.py) into admin-service calls and graph requests (Chmod2, Chown2,
+Delete2) submitted on the same session.
 """
 
 import time
+
+from ansible.module_utils.omero_accounts_model import describe
 
 try:
     import omero
@@ -24,10 +29,17 @@ except ImportError as exc:  # reported by the modules through missing_required_l
     HAS_OMERO = False
     OMERO_IMPORT_ERROR = exc
 
-# Types whose objects make up "a user's data" when delete_data is explicitly requested. Deleting a
-# project deletes its datasets and their images unless they are linked elsewhere; the other types
-# catch what is not in a container.
-DATA_TYPES = ("Project", "Dataset", "Image", "Screen", "Plate", "Folder")
+# The classes whose objects make up "a person's data", read per group for a departure and moved
+# (Chown2) or deleted (Delete2) by explicit ids: containers, images, ROIs, rendering settings, files,
+# annotations (tags, comments, ratings, file attachments, key-value pairs: "Annotation" is
+# polymorphic) and the links the person made. All are legal targets of both requests
+# (blitz-chown-rules.xml chownTargets; "Experimenter" is not one).
+DATA_CLASSES = (
+    "Project", "Dataset", "Image", "Screen", "Plate", "Folder", "Roi", "RenderingDef", "OriginalFile", "Annotation",
+    "ProjectDatasetLink", "DatasetImageLink", "ScreenPlateLink", "FolderImageLink",
+    "ProjectAnnotationLink", "DatasetAnnotationLink", "ImageAnnotationLink", "ScreenAnnotationLink",
+    "PlateAnnotationLink", "FolderAnnotationLink", "RoiAnnotationLink",
+)
 CROSS_GROUP = {"omero.group": "-1"}
 
 
@@ -93,12 +105,12 @@ class OmeroAccounts:
     def read_state(self, privileges_of=()):
         """Current groups and users as plain data (see the model's ``plan``).
 
-        ``privileges_of``: omenames whose admin privileges to read when they are in ``system``.
+        ``privileges_of``: omenames whose admin privileges to read when they are in ``system``. Also
+        reads the session's own privileges (what this session may do and give).
         """
         groups = {}
         for g in self.admin.lookupGroups():
             name = _val(g.getName())
-            self.group_objects[name] = g
             groups[name] = {
                 "id": _val(g.getId()),
                 "name": name,
@@ -110,7 +122,6 @@ class OmeroAccounts:
         users = {}
         for e in self.admin.lookupExperimenters():
             name = _val(e.getOmeName())
-            self.user_objects[name] = e
             member_of = []
             for link in e.copyGroupExperimenterMap():
                 if link is None or link.getParent() is None:
@@ -125,9 +136,11 @@ class OmeroAccounts:
                 "id": _val(e.getId()),
                 "omename": name,
                 "first_name": _text(e.getFirstName()),
+                "middle_name": _text(e.getMiddleName()),
                 "last_name": _text(e.getLastName()),
                 "email": _text(e.getEmail()),
                 "institution": _text(e.getInstitution()),
+                "ldap": bool(_val(e.getLdap())),
                 "groups": member_of,
                 "privileges": None,
             }
@@ -138,8 +151,31 @@ class OmeroAccounts:
             if name in users and "system" in users[name]["groups"]:
                 privileges = self.admin.getAdminPrivileges(self._user_ref(users[name]["id"]))
                 users[name]["privileges"] = sorted(_val(p.getValue()) for p in privileges)
-        self._state = {"groups": groups, "users": users}
+        caller = {"omename": self.user,
+                  "privileges": sorted(_val(p.getValue()) for p in self.admin.getCurrentAdminPrivileges())}
+        self._state = {"groups": groups, "users": users, "caller": caller}
         return self._state
+
+    def read_owned(self, names):
+        """{omename: {group name: {class: [ids]}}}: what each named person owns, one query per class for all."""
+        state = self._state
+        ids = {state["users"][n]["id"]: n for n in names if n in state["users"]}
+        owned = {n: {} for n in ids.values()}
+        if not ids:
+            return owned
+        group_names = {g["id"]: name for name, g in state["groups"].items()}
+        query = self.session.getQueryService()
+        params = omero.sys.ParametersI()
+        params.addLongs("uids", sorted(ids))
+        for kind in DATA_CLASSES:
+            rows = query.projection(f"select o.id, o.details.owner.id, o.details.group.id from {kind} o "
+                                    "where o.details.owner.id in (:uids)", params, CROSS_GROUP)
+            for row in rows:
+                oid, owner, gid = (_val(x) for x in row)
+                per_group = owned[ids[owner]].setdefault(group_names.get(gid, str(gid)), {})
+                per_group.setdefault(kind, []).append(oid)
+        state["owned"] = owned
+        return owned
 
     # ----------------------------------------------------------------------------------------------
     # Writing
@@ -177,14 +213,19 @@ class OmeroAccounts:
             out.append(privilege)
         return out
 
-    def _experimenter(self, name, fields, uid=None):
+    @staticmethod
+    def _experimenter(name, fields, uid=None, ldap=None):
+        """An Experimenter as AdminImpl.copyAndSaveExperimenter reads it: every copied field is sent, since a
+        missing one is cleared (the middle name is kept as read); ``ldap`` only on creation (never copied)."""
         e = omero.model.ExperimenterI(uid, True) if uid is not None else omero.model.ExperimenterI()
         e.setOmeName(rstring(name))
         e.setFirstName(rstring(fields.get("first_name") or ""))
+        e.setMiddleName(rstring(fields["middle_name"]) if fields.get("middle_name") else None)
         e.setLastName(rstring(fields.get("last_name") or ""))
         e.setEmail(rstring(fields.get("email") or ""))
         e.setInstitution(rstring(fields.get("institution") or ""))
-        e.setLdap(rbool(False))
+        if ldap is not None:
+            e.setLdap(rbool(ldap))
         return e
 
     def _wait(self, request, what):
@@ -204,80 +245,123 @@ class OmeroAccounts:
             handle.close()
         if isinstance(response, omero.cmd.ERR):
             params = dict(response.parameters or {})
-            raise OmeroAccountsError(f"{what} failed: {response.category}/{response.name} {params}")
+            message = getattr(response, "message", "") or params.get("message", "")
+            raise OmeroAccountsError(f"{what} refused by the server: {response.name}: {message}")
         return response
 
-    def apply(self, actions, passwords):
-        """Run ``actions`` in order. ``passwords`` maps omename -> password (used, never returned)."""
-        state = self._state
+    @staticmethod
+    def _short_names(by_class):
+        return {kind.rsplit(".", 1)[-1]: sorted(ids) for kind, ids in sorted((by_class or {}).items()) if ids}
+
+    def _chown(self, a, dry_run):
+        request = omero.cmd.Chown2(targetObjects=dict(a["targets"]), userId=self._uid(a["to"]), dryRun=dry_run)
+        return self._wait(request, f"transfer data of {a['user']} in group {a['group']} to {a['to']}")
+
+    def _chmod(self, a, dry_run):
+        request = omero.cmd.Chmod2(targetObjects={"ExperimenterGroup": [self._gid(a["group"])]},
+                                   permissions=a["after"], dryRun=dry_run)
+        return self._wait(request, f"change permissions of group {a['group']}")
+
+    def _delete(self, a, dry_run):
+        request = omero.cmd.Delete2(targetObjects=dict(a["targets"]), dryRun=dry_run)
+        return self._wait(request, f"delete data of {a['user']}")
+
+    def dry_run(self, actions):
+        """Ask the server (dryRun) what each graph request of the plan would do; refusals surface here.
+
+        Fills ``would_delete`` of downgrades, transfers and deletions, before anything is changed."""
         for a in actions:
-            kind = a["action"]
-            if kind == "create_group":
-                g = omero.model.ExperimenterGroupI()
-                g.setName(rstring(a["group"]))
-                g.setDescription(rstring(a["description"]))
-                g.setLdap(rbool(False))
-                g.getDetails().setPermissions(omero.model.PermissionsI(a["permissions"]))
-                gid = self.admin.createGroup(g)
-                state["groups"][a["group"]] = {"id": gid, "name": a["group"], "permissions": a["permissions"],
-                                               "description": a["description"], "owners": [], "members": []}
-            elif kind == "chmod_group":
-                request = omero.cmd.Chmod2()
-                request.targetObjects = {"ExperimenterGroup": [self._gid(a["group"])]}
-                request.permissions = a["after"]
-                self._wait(request, f"change permissions of group {a['group']}")
-            elif kind == "update_group":
-                g = omero.model.ExperimenterGroupI(self._gid(a["group"]), True)
-                g.setName(rstring(a["group"]))
-                g.setDescription(rstring(a["after"]["description"]))
-                g.setLdap(rbool(False))
-                g.getDetails().setPermissions(omero.model.PermissionsI(state["groups"][a["group"]]["permissions"]))
-                self.admin.updateGroup(g)
-            elif kind == "create_user":
-                self._create_user(a, passwords.get(a["user"]))
-            elif kind == "update_user":
-                current = state["users"][a["user"]]
-                fields = {f: current.get(f) for f in ("first_name", "last_name", "email", "institution")}
-                fields.update(a["after"])
-                self.admin.updateExperimenter(self._experimenter(a["user"], fields, uid=current["id"]))
-                current.update(a["after"])
-            elif kind == "add_groups":
-                self.admin.addGroups(self._user_ref(self._uid(a["user"])), self._groups(a["groups"]))
-            elif kind == "remove_groups":
-                self.admin.removeGroups(self._user_ref(self._uid(a["user"])), self._groups(a["groups"]))
-            elif kind == "set_default_group":
-                self.admin.setDefaultGroup(self._user_ref(self._uid(a["user"])), self._group_ref(self._gid(a["after"])))
-            elif kind == "add_group_owners":
-                self.admin.addGroupOwners(self._group_ref(self._gid(a["group"])),
-                                          [self._user_ref(self._uid(u)) for u in a["users"]])
-            elif kind == "remove_group_owners":
-                self.admin.removeGroupOwners(self._group_ref(self._gid(a["group"])),
-                                             [self._user_ref(self._uid(u)) for u in a["users"]])
-            elif kind == "set_privileges":
-                self.admin.setAdminPrivileges(self._user_ref(self._uid(a["user"])), self._privileges(a["after"]))
-            elif kind == "change_password":
-                self.admin.changeUserPassword(a["user"], rstring(passwords[a["user"]]))
-            elif kind == "transfer_data":
-                request = omero.cmd.Chown2()
-                request.targetObjects = {"Experimenter": [self._uid(a["user"])]}
-                request.userId = self._uid(a["to"])
-                self._wait(request, f"transfer data of {a['user']} to {a['to']}")
-            elif kind == "delete_data":
-                self._delete_data(a["user"])
-            elif kind == "rename_user":
-                current = state["users"].pop(a["user"])
-                self.admin.updateExperimenter(self._experimenter(a["to"], a["fields"], uid=current["id"]))
-                current.update(dict(a["fields"], omename=a["to"]))
-                state["users"][a["to"]] = current
-            else:
-                raise OmeroAccountsError(f"unknown action {kind!r}")
+            if a["action"] == "chmod_group" and a.get("downgrade"):
+                a["would_delete"] = self._short_names(self._chmod(a, True).deletedObjects)
+            elif a["action"] == "transfer_data" and a["to"] in self._state["users"]:
+                a["would_delete"] = self._short_names(self._chown(a, True).deletedObjects)
+            elif a["action"] == "delete_data":
+                a["would_delete"] = self._short_names(self._delete(a, True).deletedObjects)
+        return actions
+
+    def apply(self, actions, passwords, on_applied=None):
+        """Run ``actions`` in order. ``passwords`` maps omename -> password (used, never returned).
+
+        A failure names the action and how many were applied before it; running again converges, since
+        the next plan starts from what the server then holds. ``on_applied(action)`` is called after each."""
+        for number, a in enumerate(actions, 1):
+            try:
+                self._apply_one(a, passwords)
+            except Exception as exc:
+                raise OmeroAccountsError(
+                    f"action {number} of {len(actions)} failed: {describe(a)}: {type(exc).__name__}: "
+                    f"{getattr(exc, 'message', None) or exc}. {number - 1} earlier action(s) were applied; "
+                    "fix the cause and run again: the next run plans from what the server holds now") from exc
+            if on_applied is not None:
+                on_applied(a)
+
+    def _apply_one(self, a, passwords):
+        state = self._state
+        kind = a["action"]
+        if kind == "create_group":
+            g = omero.model.ExperimenterGroupI()
+            g.setName(rstring(a["group"]))
+            g.setDescription(rstring(a["description"]))
+            g.setLdap(rbool(False))
+            g.getDetails().setPermissions(omero.model.PermissionsI(a["permissions"]))
+            gid = self.admin.createGroup(g)
+            state["groups"][a["group"]] = {"id": gid, "name": a["group"], "permissions": a["permissions"],
+                                           "description": a["description"], "owners": [], "members": []}
+        elif kind == "chmod_group":
+            self._chmod(a, False)
+            state["groups"][a["group"]]["permissions"] = a["after"]
+        elif kind == "update_group":
+            # No permissions on the object: AdminImpl.updateGroup would apply them (undoing a Chmod2).
+            g = omero.model.ExperimenterGroupI(self._gid(a["group"]), True)
+            g.setName(rstring(a["group"]))
+            g.setDescription(rstring(a["after"]["description"]))
+            self.admin.updateGroup(g)
+        elif kind == "create_user":
+            self._create_user(a, passwords.get(a["user"]))
+        elif kind == "update_user":
+            current = state["users"][a["user"]]
+            fields = {f: current.get(f) for f in ("first_name", "middle_name", "last_name", "email", "institution")}
+            fields.update(a["after"])
+            self.admin.updateExperimenter(self._experimenter(a["user"], fields, uid=current["id"]))
+            current.update(a["after"])
+        elif kind == "add_groups":
+            self.admin.addGroups(self._user_ref(self._uid(a["user"])), self._groups(a["groups"]))
+        elif kind == "remove_groups":
+            self.admin.removeGroups(self._user_ref(self._uid(a["user"])), self._groups(a["groups"]))
+        elif kind == "set_default_group":
+            self.admin.setDefaultGroup(self._user_ref(self._uid(a["user"])), self._group_ref(self._gid(a["after"])))
+        elif kind == "add_group_owners":
+            self.admin.addGroupOwners(self._group_ref(self._gid(a["group"])),
+                                      [self._user_ref(self._uid(u)) for u in a["users"]])
+        elif kind == "remove_group_owners":
+            self.admin.removeGroupOwners(self._group_ref(self._gid(a["group"])),
+                                         [self._user_ref(self._uid(u)) for u in a["users"]])
+        elif kind == "set_privileges":
+            self.admin.setAdminPrivileges(self._user_ref(self._uid(a["user"])), self._privileges(a["after"]))
+        elif kind == "change_password":
+            self.admin.changeUserPassword(a["user"], rstring(passwords[a["user"]]))
+        elif kind == "transfer_data":
+            self._chown(a, False)
+        elif kind == "delete_data":
+            self._delete(a, False)
+        elif kind == "rename_user":
+            current = state["users"].pop(a["user"])
+            fields = dict(a["fields"], middle_name="")
+            self.admin.updateExperimenter(self._experimenter(a["to"], fields, uid=current["id"]))
+            current.update(dict(a["fields"], omename=a["to"]))
+            state["users"][a["to"]] = current
+        else:
+            raise OmeroAccountsError(f"unknown action {kind!r}")
 
     def _create_user(self, a, password):
         name = a["user"]
-        e = self._experimenter(name, a["fields"])
-        secret = rstring(password) if password else None
+        if not password:
+            raise OmeroAccountsError(f"user {name!r}: no initial password (the plan requires one)")
+        e = self._experimenter(name, a["fields"], ldap=bool(a.get("ldap")))
+        secret = rstring(password)
         if a["admin"] and a["admin_privileges"] is not None:
-            # Restricted administrator: the server puts them in system and user; then their groups.
+            # Restricted administrator, created with its privileges: never a full administrator, not even
+            # between two calls. The server puts them in system (default) and user; then their groups.
             uid = self.admin.createRestrictedSystemUserWithPassword(e, self._privileges(a["admin_privileges"]), secret)
             groups = [a["default_group"]] + a["groups"]
             self.admin.addGroups(self._user_ref(uid), self._groups(groups))
@@ -289,20 +373,3 @@ class OmeroAccounts:
             uid = self.admin.createExperimenterWithPassword(
                 e, secret, self._group_ref(self._gid(a["default_group"])), self._groups(others))
         self._state["users"][name] = dict({"id": uid, "omename": name, "groups": [], "privileges": None}, **a["fields"])
-
-    def _delete_data(self, name):
-        """Delete everything ``name`` owns (only reached with delete_data: true in the inventory)."""
-        uid = self._uid(name)
-        query = self.session.getQueryService()
-        params = omero.sys.ParametersI()
-        params.addLong("uid", uid)
-        targets = {}
-        for kind in DATA_TYPES:
-            rows = query.projection(f"select o.id from {kind} o where o.details.owner.id = :uid", params, CROSS_GROUP)
-            ids = [_val(row[0]) for row in rows]
-            if ids:
-                targets[kind] = ids
-        if targets:
-            request = omero.cmd.Delete2()
-            request.targetObjects = targets
-            self._wait(request, f"delete data of {name}")

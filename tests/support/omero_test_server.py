@@ -1,12 +1,23 @@
-"""An in-process OMERO stand-in that speaks real Ice: a Glacier2 router, a session, IAdmin, IQuery, Handle.
+"""An in-process OMERO stand-in that speaks real Ice: a Glacier2 router, sessions, IAdmin, IQuery, graph requests.
 
 The accounts modules talk to it through omero-py's real client (``omero.client(...).createSession``),
-so every argument and result crosses Ice marshalling exactly as with an OMERO.server. It implements
-only the admin-service subset the modules use, with the server-side rules that matter to them
-(unique names, membership before ownership, default group must be a membership, restricted admins in
-``system``), and counts every call per operation so tests and the benchmark can assert them.
+so every argument and result crosses Ice marshalling exactly as with an OMERO.server.
 
-It listens on 127.0.0.1 on an ephemeral port. Not a security boundary: test use only.
+It must be AT LEAST AS STRICT AS THE REAL SERVER. Every rule it enforces names, in a one-line comment,
+the real source it follows:
+  - ome/omero-server ``src/main/java/ome/logic/AdminImpl.java`` (AdminImpl.<method>) and
+    ``src/main/java/ome/security/auth/SimpleRoleProvider.java`` (SimpleRoleProvider.<method>);
+  - ome/omero-server ``src/main/java/ome/security/auth/PasswordUtil.java`` (null password = locked);
+  - ome/omero-blitz ``src/main/java/omero/cmd/graphs/{Chown2I,Chmod2I,Delete2I,GraphHelper}.java`` and
+    ``src/main/resources/ome/services/graph-rules/blitz-{chown,chmod,delete}-rules.xml``.
+Where it cannot know what the real server would do, it REFUSES (``_unknown``) rather than allows.
+
+Each session acts with the privileges of the user who logged in: root is a full administrator, a
+referent a restricted ("light") administrator whose privileges come from ``AdminPrivilege:<X>=false``
+entries (``restricted``), anybody else a plain user who may be a group owner.
+
+It listens on 127.0.0.1 on an ephemeral port and counts every call per operation so tests and the
+benchmark can assert them. Not a security boundary: test use only.
 """
 
 import collections
@@ -26,25 +37,79 @@ import omero.ObjectFactoryRegistrar
 import omero.rtypes
 from omero.rtypes import rbool, rlong, rstring
 
-ALL_PRIVILEGES = (
+ALL_PRIVILEGES = frozenset((
     "Chgrp", "Chown", "DeleteFile", "DeleteManagedRepo", "DeleteOwned", "DeleteScriptRepo",
     "ModifyGroup", "ModifyGroupMembership", "ModifyUser", "ReadSession", "Sudo", "WriteFile",
     "WriteManagedRepo", "WriteOwned", "WriteScriptRepo",
-)
+))
+ROOT_UID, GUEST_UID = 0, 1
+SYSTEM_GID, USER_GID, GUEST_GID = 0, 1, 2
+VALID_PERMISSIONS = ("rw----", "rwr---", "rwra--", "rwrw--")
+
+# The data model the stand-in knows. Anything else is refused (it cannot know the real rules for it).
+CONTAINERS = ("Project", "Dataset", "Screen", "Plate", "Folder")
+ANNOTATIONS = ("TagAnnotation", "CommentAnnotation", "FileAnnotation", "LongAnnotation", "MapAnnotation")
+# Annotations the real rules delete when orphaned "regardless of permissions" (BasicAnnotation,
+# CommentAnnotation) or "considered for deletion" when unlinked (Map/List/Xml): blitz-chmod-rules.xml.
+ORPHAN_DELETED = ("CommentAnnotation", "LongAnnotation", "MapAnnotation")
+CONTAINER_LINKS = {"ProjectDatasetLink": ("Project", "Dataset"), "DatasetImageLink": ("Dataset", "Image"),
+                   "ScreenPlateLink": ("Screen", "Plate"), "FolderImageLink": ("Folder", "Image")}
+ANNOTATION_LINKS = {f"{p}AnnotationLink": p for p in ("Project", "Dataset", "Image", "Screen", "Plate", "Folder", "Roi")}
+LINKS = dict(CONTAINER_LINKS, **{k: (v, "Annotation") for k, v in ANNOTATION_LINKS.items()})
+ATTACHED = ("Roi", "RenderingDef")  # hang off an Image ("image" key)
+OBJECT_TYPES = frozenset(CONTAINERS + ANNOTATIONS + tuple(LINKS) + ATTACHED + ("Image", "OriginalFile"))
+# Superclass names a request or query may use for the types above.
+SUPERCLASSES = {"Annotation": ANNOTATIONS, "IAnnotationLink": tuple(ANNOTATION_LINKS)}
+# blitz-chown-rules.xml <util:list id="chownTargets">: the classes Chown2 may target (no Experimenter).
+CHOWN_TARGETS = frozenset((
+    "Instrument", "Annotation", "IAnnotationLink", "Dataset", "DatasetImageLink", "Project", "ProjectDatasetLink",
+    "Folder", "FolderImageLink", "FolderRoiLink", "Image", "OriginalFile", "RenderingDef", "Thumbnail", "Experiment",
+    "Fileset", "Link", "Job", "JobOriginalFileLink", "Roi", "Plate", "Reagent", "Screen", "ScreenPlateLink",
+    "WellReagentLink",
+))
+# blitz-chmod-rules.xml <util:list id="chmodTargets">: only groups.
+CHMOD_TARGETS = frozenset(("ExperimenterGroup",))
+# Chown2I.InternalProcessor.UNIQUENESS_RISK_LINK_TYPES.
+UNIQUENESS_RISK = frozenset(tuple(ANNOTATION_LINKS) + ("ScreenPlateLink", "ProjectDatasetLink", "DatasetImageLink",
+                                                       "FolderImageLink"))
 
 
 def _val(x):
     return x.val if x is not None else None
 
 
+def _exc(cls, server_class, message):
+    return cls(serverStackTrace="", serverExceptionClass=server_class, message=message)
+
+
 def _usage(message):
-    return omero.ApiUsageException(serverStackTrace="", serverExceptionClass="ome.conditions.ApiUsageException",
-                                   message=message)
+    return _exc(omero.ApiUsageException, "ome.conditions.ApiUsageException", message)
+
+
+def _validation(message):
+    return _exc(omero.ValidationException, "ome.conditions.ValidationException", message)
 
 
 def _security(message):
-    return omero.SecurityViolation(serverStackTrace="", serverExceptionClass="ome.conditions.SecurityViolation",
-                                   message=message)
+    return _exc(omero.SecurityViolation, "ome.conditions.SecurityViolation", message)
+
+
+def _unknown(message):
+    """The stand-in cannot know the real rule: refuse rather than allow."""
+    return _exc(omero.InternalException, "test-server.unknown-rule", f"test server refuses (real rule unknown): {message}")
+
+
+class GraphFail(Exception):
+    """A graph request cancelled the way the real helper.cancel() does: an ERR with a category and a name."""
+
+    def __init__(self, name, message, graph=False):
+        super().__init__(message)
+        self.name = name
+        self.graph = graph
+
+
+def _type_matches(obj_type, name):
+    return obj_type == name or obj_type in SUPERCLASSES.get(name, ())
 
 
 class Store:
@@ -53,23 +118,31 @@ class Store:
     def __init__(self, root_password):
         self.lock = threading.RLock()
         self.ids = itertools.count(100)
-        self.groups = {}  # id -> dict(name, permissions, description)
-        self.users = {}  # id -> dict(omename, first_name, last_name, email, institution)
+        self.groups = {}  # id -> dict(name, permissions, description, ldap)
+        self.users = {}  # id -> dict(omename, first_name, middle_name, last_name, email, institution, ldap)
         self.links = {}  # user id -> [[group id, owner], ...] (index 0 = default group)
-        self.passwords = {}  # user id -> password or None
-        self.privileges = {}  # user id -> set of privilege names (admins only)
-        self.data = {}  # object id -> {"type": ..., "owner": user id}
+        self.passwords = {}  # user id -> password, or None (locked)
+        self.restricted = {}  # user id -> privileges set to false in Experimenter.config (AdminPrivilege:<X>=false)
+        # object id -> {"type", "owner", "group", and for links "parent"/"child", for ROIs and rendering settings
+        # "image", for file annotations "file"; optional "name", "created" (YYYY-MM-DD), "size" (bytes)}
+        self.data = {}
         self.counts = collections.Counter()  # "IAdmin.lookupGroups", "submit.Chown2", ...
         self.requests = []  # graph requests received, as (kind, details)
-        for gid, name in ((0, "system"), (1, "user"), (2, "guest")):
-            self.groups[gid] = {"name": name, "permissions": "rw----", "description": ""}
-        self.users[0] = {"omename": "root", "first_name": "root", "last_name": "root", "email": "", "institution": ""}
-        self.links[0] = [[0, False], [1, False]]
-        self.passwords[0] = root_password
-        self.privileges[0] = set(ALL_PRIVILEGES)
-        self.users[1] = {"omename": "guest", "first_name": "Guest", "last_name": "Account", "email": "", "institution": ""}
-        self.links[1] = [[2, False]]
-        self.passwords[1] = ""
+        for gid, name in ((SYSTEM_GID, "system"), (USER_GID, "user"), (GUEST_GID, "guest")):
+            self.groups[gid] = {"name": name, "permissions": "rw----", "description": "", "ldap": False}
+        self.users[ROOT_UID] = self._user_record("root", "root", "root")
+        self.links[ROOT_UID] = [[SYSTEM_GID, False], [USER_GID, False]]
+        self.passwords[ROOT_UID] = root_password
+        self.users[GUEST_UID] = self._user_record("guest", "Guest", "Account")
+        self.links[GUEST_UID] = [[GUEST_GID, False]]
+        self.passwords[GUEST_UID] = None
+
+    @staticmethod
+    def _user_record(omename, first, last, **extra):
+        record = {"omename": omename, "first_name": first, "middle_name": "", "last_name": last, "email": "",
+                  "institution": "", "ldap": False}
+        record.update(extra)
+        return record
 
     # helpers -------------------------------------------------------------------------------------
     def group_id(self, name):
@@ -95,6 +168,32 @@ class Store:
     def member_ids(self, gid):
         return [uid for uid, links in self.links.items() if any(g == gid for g, _o in links)]
 
+    def member_of(self, uid):
+        return [g for g, _o in self.links.get(uid, [])]
+
+    def leader_of(self, uid):
+        return [g for g, owner in self.links.get(uid, []) if owner]
+
+    def is_admin(self, uid):
+        return SYSTEM_GID in self.member_of(uid)
+
+    def admin_privileges(self, uid):
+        """AdminImpl.getAdminPrivileges: none outside system, else all but those set false in the user's config."""
+        if not self.is_admin(uid):
+            return set()
+        return set(ALL_PRIVILEGES) - self.restricted.get(uid, set())
+
+    def owned(self, uid):
+        return {oid for oid, obj in self.data.items() if obj["owner"] == uid}
+
+    def add_object(self, kind, owner, group, **fields):
+        """Seed one data object (tests); returns its id."""
+        if kind not in OBJECT_TYPES:
+            raise ValueError(f"test server does not model {kind}")
+        oid = next(self.ids)
+        self.data[oid] = dict(fields, type=kind, owner=owner, group=group)
+        return oid
+
     def mutating_calls(self):
         return sum(n for op, n in self.counts.items() if op.split(".", 1)[1] in MUTATING or op.startswith("submit."))
 
@@ -107,7 +206,7 @@ class Store:
         obj = omero.model.ExperimenterGroupI(gid, True)
         obj.setName(rstring(g["name"]))
         obj.setDescription(rstring(g["description"]) if g["description"] else None)
-        obj.setLdap(rbool(False))
+        obj.setLdap(rbool(g["ldap"]))
         obj.getDetails().setPermissions(omero.model.PermissionsI(g["permissions"]))
         if with_members:
             for uid in self.member_ids(gid):
@@ -123,10 +222,11 @@ class Store:
         obj = omero.model.ExperimenterI(uid, True)
         obj.setOmeName(rstring(u["omename"]))
         obj.setFirstName(rstring(u["first_name"]))
+        obj.setMiddleName(rstring(u["middle_name"]) if u["middle_name"] else None)
         obj.setLastName(rstring(u["last_name"]))
         obj.setEmail(rstring(u["email"]) if u["email"] else None)
         obj.setInstitution(rstring(u["institution"]) if u["institution"] else None)
-        obj.setLdap(rbool(False))
+        obj.setLdap(rbool(u["ldap"]))
         for gid, owner in self.links[uid]:
             link = omero.model.GroupExperimenterMapI()
             link.setParent(self.group_object(gid, with_members=False))
@@ -148,9 +248,11 @@ def _amd(name):
 
     def decorate(fn):
         def dispatch(self, cb, *args):
-            args = args[:-1]  # the last positional argument is the Ice.Current
+            current = args[-1]
+            args = args[:-1]
             with self.store.lock:
                 self.store.counts[f"{self.service}.{name}"] += 1
+                self.ctx = dict(current.ctx or {}) if current is not None else {}
                 try:
                     result = fn(self, *args)
                 except omero.ServerError as exc:
@@ -171,12 +273,58 @@ def _amd(name):
     return decorate
 
 
+class Caller:
+    """The logged-in user of a session and the real server's permission helpers for them."""
+
+    def __init__(self, store, uid):
+        self.store = store
+        self.uid = uid
+
+    def privileges(self):
+        # AdminImpl.getCurrentAdminPrivilegesForSession: privileges only for members of system.
+        return self.store.admin_privileges(self.uid)
+
+    def admin_with(self, privilege):
+        return self.store.is_admin(self.uid) and privilege in self.privileges()
+
+    def roles_allowed_system(self):
+        # @RolesAllowed("system") on AdminImpl.createGroup / createRestrictedSystemUser* / setAdminPrivileges.
+        if not self.store.is_admin(self.uid):
+            raise _security("method requires the 'system' role")
+
+    def admin_or_pi_of_groups(self, privilege, gids):
+        # AdminImpl.adminOrPiOfGroups: an admin holding the privilege, else the owner of every group.
+        if not self.admin_with(privilege):
+            for gid in gids:
+                if gid not in self.store.leader_of(self.uid):
+                    raise _security("Current user is neither admin nor group-leader for the given user(s)/group(s)")
+
+    def admin_of_user(self):
+        # AdminImpl.adminOfUser: an admin holding ModifyUser.
+        if not self.admin_with("ModifyUser"):
+            raise _security("Current user is not admin for the given user(s)")
+
+    def admin_or_pi_of_user(self, target):
+        # AdminImpl.adminOrPiOfUser: an admin holding ModifyUser, or the owner of a group the target is in.
+        if not (self.admin_with("ModifyUser") or set(self.store.member_of(target)) & set(self.store.leader_of(self.uid))):
+            raise _security("Current user is neither admin nor group-leader for the given user(s)/group(s)")
+
+    def no_elevation(self, target, before):
+        # AdminImpl.assertNoPrivilegeElevation: privileges gained must be ones the caller holds.
+        gained = self.store.admin_privileges(target) - set(before)
+        if gained - self.privileges():
+            raise _security("cannot give administrator privileges that current user does not have")
+
+
 class AdminI(omero.api.IAdmin):
     service = "IAdmin"
 
-    def __init__(self, store):
+    def __init__(self, store, caller):
         self.store = store
+        self.caller = caller
+        self.ctx = {}
 
+    # reads ---------------------------------------------------------------------------------------
     @_amd("lookupGroups")
     def lookupGroups_async(self):
         return [self.store.group_object(gid) for gid in sorted(self.store.groups)]
@@ -199,115 +347,221 @@ class AdminI(omero.api.IAdmin):
             raise _usage(f"No such experimenter: {name}")
         return self.store.user_object(uid)
 
+    @_amd("getAdminPrivileges")
+    def getAdminPrivileges_async(self, user):
+        uid = _val(user.getId())
+        self.store.check_user(uid)
+        return _privilege_objects(self.store.admin_privileges(uid))
+
+    @_amd("getCurrentAdminPrivileges")
+    def getCurrentAdminPrivileges_async(self):
+        return _privilege_objects(self.caller.privileges())
+
+    @_amd("getEventContext")
+    def getEventContext_async(self):
+        uid = self.caller.uid
+        default = self.store.links[uid][0][0] if self.store.links[uid] else None
+        return omero.sys.EventContext(
+            userName=self.store.users[uid]["omename"], userId=uid, isAdmin=self.store.is_admin(uid),
+            groupId=default, groupName=self.store.groups[default]["name"] if default is not None else "",
+            memberOfGroups=self.store.member_of(uid), leaderOfGroups=self.store.leader_of(uid),
+            adminPrivileges=_privilege_objects(self.caller.privileges()))
+
+    # groups --------------------------------------------------------------------------------------
     @_amd("createGroup")
     def createGroup_async(self, group):
+        self.caller.roles_allowed_system()
+        # AdminImpl.createGroup: the session's privileges must include ModifyGroup.
+        if "ModifyGroup" not in self.caller.privileges():
+            raise _security("Current user is neither admin nor group-leader for the given user(s)/group(s)")
         name = _val(group.getName())
-        if not name or self.store.group_id(name) is not None:
-            raise omero.ValidationException(serverStackTrace="", serverExceptionClass="", message=f"group {name!r} exists")
+        if name is None:
+            raise _validation("Group name may not be null.")  # SimpleRoleProvider.copyGroup
+        if self.store.group_id(name) is not None:
+            raise _validation(f"Group already exists: {name}")  # unique ExperimenterGroup.name
+        perms = group.getDetails().getPermissions() if group.getDetails() is not None else None
+        text = str(perms) if perms is not None else "rw----"  # SimpleRoleProvider.createGroup: null -> private
+        if text not in VALID_PERMISSIONS:
+            raise _unknown(f"group permissions {text!r}")
         gid = next(self.store.ids)
-        perms = group.getDetails().getPermissions()
-        self.store.groups[gid] = {"name": name, "permissions": str(perms) if perms is not None else "rw----",
-                                  "description": _val(group.getDescription()) or ""}
+        self.store.groups[gid] = {"name": name, "permissions": text, "description": _val(group.getDescription()) or "",
+                                  "ldap": bool(_val(group.getLdap()))}
         return gid
 
     @_amd("updateGroup")
     def updateGroup_async(self, group):
         gid = _val(group.getId())
         self.store.check_group(gid)
+        self.caller.admin_or_pi_of_groups("ModifyGroup", [gid])
+        current = self.store.groups[gid]
+        perms = group.getDetails().getPermissions() if group.getDetails() is not None else None
+        if perms is not None and str(perms) != current["permissions"]:
+            # AdminImpl.updateGroup: permissions sent are applied through changePermissions (ticket:1776).
+            if not _readable(str(perms)) and _readable(current["permissions"]):
+                raise _unknown("updateGroup downgrading a group to private (AdminImpl.changePermissions checks)")
+            current["permissions"] = str(perms)
         name = _val(group.getName())
-        other = self.store.group_id(name)
-        if other is not None and other != gid:
-            raise _usage(f"group name {name!r} taken")
-        self.store.groups[gid].update(name=name, description=_val(group.getDescription()) or "")
+        if name != current["name"]:
+            fixed = ("guest", "system", "user")
+            if current["name"] in fixed:  # AdminImpl.updateGroup: special groups keep their names
+                raise _validation(f"cannot change name of special group '{current['name']}'")
+            if name in fixed:  # AdminImpl.updateGroup
+                raise _validation(f"cannot change name to special group '{name}'")
+            if self.store.links[self.caller.uid] and self.store.links[self.caller.uid][0][0] == gid:
+                raise _validation(f"cannot rename the current group context '{current['name']}'")  # AdminImpl.updateGroup
+            if name is None or self.store.group_id(name) is not None:
+                raise _validation(f"group name {name!r} taken")
+        current.update(name=name, description=_val(group.getDescription()) or "")  # null description clears it
 
-    def _new_user(self, e, password):
+    # users ---------------------------------------------------------------------------------------
+    def _new_user(self, e, gids, restricted=None):
+        # SimpleRoleProvider.copyUser: omeName required; first and last names are not-null columns.
         name = _val(e.getOmeName())
-        if not name or self.store.user_id(name) is not None:
-            raise omero.ValidationException(serverStackTrace="", serverExceptionClass="", message=f"user {name!r} exists")
+        if name is None:
+            raise _validation("OmeName may not be null.")
+        if self.store.user_id(name) is not None:
+            raise _validation(f"user {name!r} exists")
         if not _val(e.getFirstName()) or not _val(e.getLastName()):
-            raise omero.ValidationException(serverStackTrace="", serverExceptionClass="", message="first and last name required")
+            raise _validation("first and last name required")
+        for gid in gids:
+            self.store.check_group(gid)
+        if gids[0] == USER_GID:
+            raise _unknown("a new user whose default group is 'user' (AdminImpl.setDefaultGroup refuses it)")
         uid = next(self.store.ids)
-        self.store.users[uid] = {"omename": name, "first_name": _val(e.getFirstName()), "last_name": _val(e.getLastName()),
-                                 "email": _val(e.getEmail()) or "", "institution": _val(e.getInstitution()) or ""}
-        self.store.passwords[uid] = _val(password)
+        self.store.users[uid] = Store._user_record(
+            name, _val(e.getFirstName()), _val(e.getLastName()), middle_name=_val(e.getMiddleName()) or "",
+            email=_val(e.getEmail()) or "", institution=_val(e.getInstitution()) or "", ldap=bool(_val(e.getLdap())))
         self.store.links[uid] = []
+        for gid in gids:  # SimpleRoleProvider.linkGroupAndUser skips a group already linked
+            if gid not in self.store.member_of(uid):
+                self.store.links[uid].append([gid, False])
+        if restricted is not None:
+            self.store.restricted[uid] = set(restricted)
+        return uid
+
+    def _create(self, e, password, gids, restricted=None):
+        # AdminImpl.createExperimenterWithPassword: adminOrPiOfNonUserGroups with ModifyUser.
+        self.caller.admin_or_pi_of_groups("ModifyUser", [g for g in gids if g != USER_GID])
+        with _rollback(self.store):
+            uid = self._new_user(e, gids, restricted)
+            # AdminImpl.changeUserPassword(isNewUser): adminOrPiOfUser, target no more privileged than the caller.
+            self.caller.admin_or_pi_of_user(uid)
+            if self.store.admin_privileges(uid) - self.caller.privileges():
+                raise _security("Cannot change the password of a more privileged user.")
+            # PasswordUtil.preparePassword: a null (or blank, password_required) password locks the account.
+            self.store.passwords[uid] = _val(password) if _val(password) and _val(password).strip() else None
+            self.caller.no_elevation(uid, set())  # AdminImpl.createExperimenterWithPassword
         return uid
 
     @_amd("createExperimenterWithPassword")
     def createExperimenterWithPassword_async(self, e, password, default_group, other_groups):
         gids = [_val(default_group.getId())] + [_val(g.getId()) for g in other_groups]
-        for gid in gids:
-            self.store.check_group(gid)
-        uid = self._new_user(e, password)
-        for gid in gids:
-            if gid not in [g for g, _o in self.store.links[uid]]:
-                self.store.links[uid].append([gid, False])
-        return uid
+        return self._create(e, password, gids)
 
     @_amd("createRestrictedSystemUserWithPassword")
     def createRestrictedSystemUserWithPassword_async(self, e, privileges, password):
-        uid = self._new_user(e, password)
-        self.store.links[uid] = [[1, False], [0, False]]  # user (default), system
-        self.store.privileges[uid] = {_val(p.getValue()) for p in privileges}
-        return uid
+        self.caller.roles_allowed_system()
+        names = {_val(p.getValue()) for p in privileges}
+        if names - ALL_PRIVILEGES:  # AdminImpl.assertKnownPrivileges
+            raise _usage(f"unknown light administrator privilege: {min(names - ALL_PRIVILEGES)}")
+        # AdminImpl.createSystemUserWithPassword: default group system, other group user.
+        return self._create(e, password, [SYSTEM_GID, USER_GID], restricted=ALL_PRIVILEGES - names)
 
     @_amd("updateExperimenter")
     def updateExperimenter_async(self, e):
         uid = _val(e.getId())
         self.store.check_user(uid)
+        if uid != self.caller.uid:
+            self.caller.admin_of_user()  # AdminImpl.updateExperimenter (else updateSelf for oneself)
+        elif not self.caller.admin_with("ModifyUser"):
+            raise _unknown("updateSelf (AdminImpl.updateSelf has its own rules)")
+        record = self.store.users[uid]
         name = _val(e.getOmeName())
-        other = self.store.user_id(name)
-        if not name or (other is not None and other != uid):
-            raise _usage(f"omeName {name!r} taken")
-        self.store.users[uid].update(omename=name, first_name=_val(e.getFirstName()) or "",
-                                     last_name=_val(e.getLastName()) or "", email=_val(e.getEmail()) or "",
-                                     institution=_val(e.getInstitution()) or "")
+        if name != record["omename"]:
+            fixed = ("root", "guest")
+            if record["omename"] in fixed:  # AdminImpl.copyAndSaveExperimenter
+                raise _validation(f"cannot change name of special experimenter '{record['omename']}'")
+            if name in fixed:  # AdminImpl.copyAndSaveExperimenter
+                raise _validation(f"cannot change name to special experimenter '{name}'")
+            if name is None or self.store.user_id(name) is not None:
+                raise _validation(f"omeName {name!r} taken")
+        if not _val(e.getFirstName()) or not _val(e.getLastName()):
+            raise _validation("first and last name required")  # not-null columns
+        # AdminImpl.copyAndSaveExperimenter copies omeName, email, first, middle, last name and institution as
+        # sent (null clears them) and never the ldap flag.
+        record.update(omename=name, first_name=_val(e.getFirstName()), middle_name=_val(e.getMiddleName()) or "",
+                      last_name=_val(e.getLastName()), email=_val(e.getEmail()) or "",
+                      institution=_val(e.getInstitution()) or "")
 
     @_amd("addGroups")
     def addGroups_async(self, user, groups):
         uid = _val(user.getId())
+        if not groups:
+            raise _validation("Nothing to do.")  # AdminImpl.addGroups
         self.store.check_user(uid)
-        for g in groups:
-            gid = _val(g.getId())
+        gids = [_val(g.getId()) for g in groups]
+        for gid in gids:
             self.store.check_group(gid)
-            if gid not in [x for x, _o in self.store.links[uid]]:
-                self.store.links[uid].append([gid, False])
-        if 0 in [x for x, _o in self.store.links[uid]] and uid not in self.store.privileges:
-            self.store.privileges[uid] = set(ALL_PRIVILEGES)
+        self._add_groups(uid, gids)
+
+    def _add_groups(self, uid, gids):
+        before = self.store.admin_privileges(uid)
+        self.caller.admin_or_pi_of_groups("ModifyGroupMembership", gids)  # AdminImpl.addGroups
+        with _rollback(self.store):
+            for gid in gids:
+                if gid not in self.store.member_of(uid):
+                    self.store.links[uid].append([gid, False])
+            _fix_default_group(self.store, uid)  # SimpleRoleProvider.addGroups -> fixDefaultGroup
+            # AdminImpl.addGroups: joining system grants every privilege not set false in the user's config.
+            self.caller.no_elevation(uid, before)
 
     @_amd("removeGroups")
     def removeGroups_async(self, user, groups):
         uid = _val(user.getId())
         self.store.check_user(uid)
-        drop = {_val(g.getId()) for g in groups}
-        remaining = [link for link in self.store.links[uid] if link[0] not in drop]
-        if not remaining:
-            raise _usage("a user must stay in at least one group")
+        gids = [_val(g.getId()) for g in groups]
+        self.caller.admin_or_pi_of_groups("ModifyGroupMembership", gids)  # AdminImpl.removeGroups
+        system_or_user = bool({SYSTEM_GID, USER_GID} & set(gids))
+        if system_or_user and uid == ROOT_UID:  # AdminImpl.removeGroups
+            raise _validation("experimenter 'root' may not be removed from the 'system' or 'user' group")
+        if system_or_user and uid == self.caller.uid:  # AdminImpl.removeGroups
+            raise _validation("experimenters may not remove themselves from the 'system' or 'user' group")
+        remaining = [link for link in self.store.links[uid] if link[0] not in gids]
+        if not remaining:  # AdminImpl.removeGroups
+            raise _validation("experimenter must remain a member of some group")
+        if [g for g, _o in remaining] == [USER_GID]:  # AdminImpl.removeGroups
+            raise _validation("experimenter cannot be a member of only the 'user' group, "
+                              "a different default group is also required")
         self.store.links[uid] = remaining
-        if 0 in drop:
-            self.store.privileges.pop(uid, None)
+        _fix_default_group(self.store, uid)  # SimpleRoleProvider.removeGroups -> fixDefaultGroup
 
     @_amd("setDefaultGroup")
     def setDefaultGroup_async(self, user, group):
         uid, gid = _val(user.getId()), _val(group.getId())
+        if gid is None:
+            raise _usage("Group argument to setDefaultGroup must be managed (i.e. have an id)")  # AdminImpl
         self.store.check_user(uid)
+        if not (self.caller.admin_with("ModifyUser") or self.caller.uid == uid):  # AdminImpl.setDefaultGroup
+            raise _security(f"User {uid} can only set own default group.")
+        if gid == USER_GID:  # AdminImpl.setDefaultGroup
+            raise _usage("Cannot set default group to: user")
         links = self.store.links[uid]
         match = [link for link in links if link[0] == gid]
-        if not match:
-            raise _usage(f"user {uid} is not a member of group {gid}")
+        if not match:  # SimpleRoleProvider.setDefaultGroup
+            raise _usage(f"Group {gid} was not found for user {uid}")
         links.remove(match[0])
         links.insert(0, match[0])
 
     def _owners(self, group, users, owner):
         gid = _val(group.getId())
         self.store.check_group(gid)
+        self.caller.admin_or_pi_of_groups("ModifyGroupMembership", [gid])  # AdminImpl.add/removeGroupOwners
         for u in users:
             uid = _val(u.getId())
             self.store.check_user(uid)
-            match = [link for link in self.store.links[uid] if link[0] == gid]
-            if not match:
-                raise _usage(f"user {uid} is not a member of group {gid}")
-            match[0][1] = owner
+            if gid not in self.store.member_of(uid):
+                self._add_groups(uid, [gid])  # AdminImpl.toggleGroupOwner: a non-member is added first
+            next(link for link in self.store.links[uid] if link[0] == gid)[1] = owner
 
     @_amd("addGroupOwners")
     def addGroupOwners_async(self, group, users):
@@ -317,52 +571,323 @@ class AdminI(omero.api.IAdmin):
     def removeGroupOwners_async(self, group, users):
         self._owners(group, users, False)
 
-    @_amd("getAdminPrivileges")
-    def getAdminPrivileges_async(self, user):
-        uid = _val(user.getId())
-        self.store.check_user(uid)
-        out = []
-        for name in sorted(self.store.privileges.get(uid, ())):
-            p = omero.model.AdminPrivilegeI()
-            p.setValue(rstring(name))
-            out.append(p)
-        return out
-
     @_amd("setAdminPrivileges")
     def setAdminPrivileges_async(self, user, privileges):
+        self.caller.roles_allowed_system()
         uid = _val(user.getId())
         self.store.check_user(uid)
-        self.store.privileges[uid] = {_val(p.getValue()) for p in privileges}
+        names = {_val(p.getValue()) for p in privileges}
+        if names - ALL_PRIVILEGES:  # AdminImpl.assertKnownPrivileges
+            raise _usage(f"unknown light administrator privilege: {min(names - ALL_PRIVILEGES)}")
+        if uid == ROOT_UID and names != ALL_PRIVILEGES:  # AdminImpl.setAdminPrivileges
+            raise _usage("cannot remove light administrator privileges from the root user")
+        before = self.store.admin_privileges(uid)
+        with _rollback(self.store):
+            # AdminImpl.setAdminPrivileges writes the config whether or not the user is in system yet.
+            self.store.restricted[uid] = set(ALL_PRIVILEGES - names)
+            self.caller.no_elevation(uid, before)
 
     @_amd("changeUserPassword")
     def changeUserPassword_async(self, name, password):
         uid = self.store.user_id(name)
         if uid is None:
             raise _usage(f"No such experimenter: {name}")
-        self.store.passwords[uid] = _val(password)
+        self.caller.admin_of_user()  # AdminImpl.changeUserPassword
+        if self.store.admin_privileges(uid) - self.caller.privileges():  # AdminImpl.changeUserPassword
+            raise _security("Cannot change the password of a more privileged user.")
+        if self.store.users[uid]["ldap"]:
+            raise _unknown("changing the password of an LDAP account (the LDAP password provider decides)")
+        self.store.passwords[uid] = _val(password) if _val(password) and _val(password).strip() else None
 
-    @_amd("getEventContext")
-    def getEventContext_async(self):
-        return omero.sys.EventContext(userName="root", userId=0, isAdmin=True)
+
+def _privilege_objects(names):
+    out = []
+    for name in sorted(names):
+        p = omero.model.AdminPrivilegeI()
+        p.setValue(rstring(name))
+        out.append(p)
+    return out
 
 
-class QueryI(omero.api.IQuery):
-    """Only the owner projection the delete_data path uses."""
+def _fix_default_group(store, uid):
+    # SimpleRoleProvider.shouldBeDefault: when 'user' is first and there is another group, that one is default.
+    links = store.links[uid]
+    if len(links) >= 2 and links[0][0] == USER_GID:
+        links.insert(0, links.pop(1))
 
-    service = "IQuery"
-    pattern = re.compile(r"^select o\.id from (\w+) o where o\.details\.owner\.id = :uid$")
+
+class _rollback:
+    """A failed call changes nothing (the real server's transaction is rolled back)."""
 
     def __init__(self, store):
         self.store = store
 
+    def __enter__(self):
+        s = self.store
+        self.saved = ({k: dict(v) for k, v in s.users.items()}, {k: [list(x) for x in v] for k, v in s.links.items()},
+                      dict(s.passwords), {k: set(v) for k, v in s.restricted.items()})
+
+    def __exit__(self, exc_type, *rest):
+        if exc_type is not None:
+            s = self.store
+            s.users, s.links, s.passwords, s.restricted = self.saved
+        return False
+
+
+def _readable(permissions):
+    return permissions[2] == "r"
+
+
+class QueryI(omero.api.IQuery):
+    """The owner projections the accounts modules use (others are refused)."""
+
+    service = "IQuery"
+    single = re.compile(r"^select o\.id from (\w+) o where o\.details\.owner\.id = :uid$")
+    several = re.compile(r"^select o\.id, o\.details\.owner\.id, o\.details\.group\.id from (\w+) o "
+                         r"where o\.details\.owner\.id in \(:uids\)$")
+
+    def __init__(self, store, caller):
+        self.store = store
+        self.caller = caller
+        self.ctx = {}
+
+    def _visible(self, obj):
+        # Queries see the session's current group unless the call context says omero.group=-1 (all groups).
+        if self.ctx.get("omero.group") == "-1":
+            if not self.store.is_admin(self.caller.uid):
+                raise _unknown("cross-group queries by a non-administrator")
+            return True
+        links = self.store.links[self.caller.uid]
+        return bool(links) and obj["group"] == links[0][0]
+
+    def _class(self, name):
+        if name not in OBJECT_TYPES and name not in SUPERCLASSES:
+            raise _unknown(f"a query over {name}")
+        return name
+
     @_amd("projection")
     def projection_async(self, query, params):
-        match = self.pattern.match(query)
-        if not match:
-            raise _usage(f"test server: unsupported query {query!r}")
-        uid = _val(params.map["uid"])
-        return [[rlong(oid)] for oid, obj in sorted(self.store.data.items())
-                if obj["type"] == match.group(1) and obj["owner"] == uid]
+        match = self.single.match(query)
+        if match:
+            kind, uids = self._class(match.group(1)), {_val(params.map["uid"])}
+            rows = lambda oid, obj: [rlong(oid)]
+        else:
+            match = self.several.match(query)
+            if not match:
+                raise _unknown(f"query {query!r}")
+            kind, uids = self._class(match.group(1)), {_val(x) for x in _val(params.map["uids"])}
+            rows = lambda oid, obj: [rlong(oid), rlong(obj["owner"]), rlong(obj["group"])]
+        return [rows(oid, obj) for oid, obj in sorted(self.store.data.items())
+                if _type_matches(obj["type"], kind) and obj["owner"] in uids and self._visible(obj)]
+
+
+class Graph:
+    """Chown2, Chmod2 and Delete2 over the stand-in's data objects, with the real rules it knows."""
+
+    def __init__(self, store, caller):
+        self.store = store
+        self.caller = caller
+        self.data = store.data
+
+    def targets(self, target_objects, legal, what):
+        out = set()
+        for name, ids in (target_objects or {}).items():
+            simple = name.rsplit(".", 1)[-1]
+            if simple not in legal and not any(simple in SUPERCLASSES.get(c, ()) for c in legal):
+                raise GraphFail("bad-target", f"cannot target {simple}")  # GraphHelper.getTargetMultimap
+            if simple not in OBJECT_TYPES and simple not in SUPERCLASSES:
+                raise _unknown(f"{what} of {simple}")
+            for oid in ids:
+                obj = self.data.get(oid)
+                if obj is None or not _type_matches(obj["type"], simple):
+                    raise _unknown(f"{what} of {simple}:{oid}, which does not exist")
+                out.add(oid)
+        return out
+
+    def perms(self, obj):
+        return self.store.groups[obj["group"]]["permissions"]
+
+    def links_touching(self, oids):
+        return {lid for lid, link in self.data.items() if link["type"] in LINKS and (link["parent"] in oids or link["child"] in oids)}
+
+    def dependants(self, oids):
+        """ROIs and rendering settings on the given images, file annotations' files."""
+        return {oid for oid, obj in self.data.items() if obj["type"] in ATTACHED and obj["image"] in oids}
+
+    def orphans_after(self, deleted_links, deleted):
+        """Comment/basic/map annotations whose every link goes (blitz-chmod-rules.xml / blitz-delete-rules.xml)."""
+        out = set()
+        for aid, ann in self.data.items():
+            if ann["type"] not in ORPHAN_DELETED or aid in deleted:
+                continue
+            links = {lid for lid, link in self.data.items() if link["type"] in ANNOTATION_LINKS and link["child"] == aid}
+            if links and links <= deleted_links:
+                out.add(aid)
+        return out
+
+    @staticmethod
+    def by_type(store, oids):
+        out = {}
+        for oid in sorted(oids):
+            out.setdefault(store.data[oid]["type"], []).append(oid)
+        return out
+
+    # Chmod2 -----------------------------------------------------------------------------------------
+    def chmod(self, request):
+        permissions = request.permissions
+        if permissions not in VALID_PERMISSIONS:
+            raise GraphFail("bad-permissions", f"cannot parse permissions {permissions!r}")  # Chmod2I.init
+        gids = self.targets_groups(request.targetObjects)
+        deleted = set()
+        for gid in gids:
+            if gid in (SYSTEM_GID, USER_GID, GUEST_GID):
+                raise _unknown("Chmod2 of a built-in group")
+            if not self.store.is_admin(self.caller.uid):
+                if gid not in self.store.leader_of(self.caller.uid):  # Chmod2I.InternalProcessor.assertMayProcess
+                    raise GraphFail("graph-fail", f"user is not an owner of group {gid}", graph=True)
+            elif "ModifyGroup" not in self.caller.privileges():
+                raise _unknown("Chmod2 by a light administrator without ModifyGroup")
+            # Chmod2I.step 0: only a downgrade from a readable group to private applies the graph rules.
+            if not _readable(permissions) and _readable(self.store.groups[gid]["permissions"]):
+                deleted |= self.private_downgrade(gid)
+        response = omero.cmd.Chmod2Response(includedObjects={"ome.model.meta.ExperimenterGroup": sorted(gids)},
+                                            deletedObjects=self.by_type(self.store, deleted))
+        if not request.dryRun:
+            for gid in gids:
+                self.store.groups[gid]["permissions"] = permissions
+            self.delete(deleted)
+        self.store.requests.append(("Chmod2", dict(request.targetObjects), permissions, bool(request.dryRun)))
+        return response
+
+    def targets_groups(self, target_objects):
+        gids = []
+        for name, ids in (target_objects or {}).items():
+            if name.rsplit(".", 1)[-1] not in CHMOD_TARGETS:  # blitz-chmod-rules.xml chmodTargets
+                raise GraphFail("bad-target", f"cannot target {name}")
+            for gid in ids:
+                if gid not in self.store.groups:
+                    raise GraphFail("bad-group", f"no group {gid}")  # Chmod2I.step 0
+                gids.append(gid)
+        return gids
+
+    def private_downgrade(self, gid):
+        """What blitz-chmod-rules.xml deletes when a readable group becomes private."""
+        owner = lambda oid: self.data[oid]["owner"]
+        in_group = {oid: obj for oid, obj in self.data.items() if obj["group"] == gid}
+        deleted = set()
+        for oid, obj in in_group.items():
+            if obj["type"] in LINKS and owner(obj["parent"]) != owner(obj["child"]):
+                deleted.add(oid)  # "Delete cross-owner links regardless of permissions" (annotations, containers)
+            elif obj["type"] in ATTACHED and obj["owner"] != owner(obj["image"]):
+                deleted.add(oid)  # "delete others' rendering settings" / "Regardless of permissions delete others' ROIs"
+            elif obj["type"] not in OBJECT_TYPES:
+                raise _unknown(f"downgrade of a group holding {obj['type']}")
+        deleted |= self.links_touching(deleted)  # "If an annotation link's parent or child is deleted then delete the link"
+        deleted |= self.orphans_after({d for d in deleted if self.data[d]["type"] in ANNOTATION_LINKS}, deleted)
+        return deleted
+
+    # Chown2 -----------------------------------------------------------------------------------------
+    def chown(self, request):
+        to = request.userId
+        if to not in self.store.users:
+            raise _unknown(f"Chown2 to a user that does not exist ({to})")
+        privileged = self.caller.admin_with("Chown")  # Chown2I.init: checkIsAdministrator(Chown)
+        groups_from = groups_to = None
+        if not privileged:
+            groups_from = set(self.store.leader_of(self.caller.uid))
+            groups_to = set(self.store.member_of(to))
+            if not groups_from:  # Chown2I.init
+                raise GraphFail("graph-fail", "not an owner of any group", graph=True)
+            for target_user in request.targetUsers or []:
+                if not groups_from & set(self.store.member_of(target_user)):  # Chown2I.init
+                    raise GraphFail("graph-fail", f"not an owner of any group of ome.model.meta.Experimenter[{target_user}]",
+                                    graph=True)
+        given = self.targets(request.targetObjects, CHOWN_TARGETS, "Chown2")
+        for target_user in request.targetUsers or []:  # Chown2I.targetAllUsersObjects
+            given |= {oid for oid, obj in self.data.items() if obj["owner"] == target_user
+                      and (groups_from is None or obj["group"] in groups_from)}
+        # blitz-chown-rules.xml: give ROIs and rendering settings of given images owned by the same user, and a
+        # link whose two ends are given unless a third party owns it.
+        given |= {oid for oid in self.dependants(given) if self.data[oid]["owner"] == self.data[self.data[oid]["image"]]["owner"]}
+        for lid in self.links_touching(given) - given:
+            link = self.data[lid]
+            if link["parent"] in given and link["child"] in given and link["owner"] in (
+                    self.data[link["parent"]]["owner"], self.data[link["child"]]["owner"]):
+                given.add(lid)
+        seen = set()
+        for oid in sorted(given):
+            obj = self.data[oid]
+            if obj["owner"] == to:
+                continue
+            if groups_from is not None and obj["group"] not in groups_from:  # Chown2I.InternalProcessor.assertMayProcess
+                raise GraphFail("graph-fail", f"user {self.caller.uid} is not an owner of group {obj['group']}", graph=True)
+            if groups_to is not None and obj["group"] not in groups_to:  # Chown2I.InternalProcessor.assertMayProcess
+                raise GraphFail("graph-fail", f"user {to} is not a member of group {obj['group']}", graph=True)
+            if obj["type"] in UNIQUENESS_RISK:  # Chown2I.InternalProcessor.assertMayProcess
+                key = (obj["type"], obj["parent"], obj["child"])
+                clash = any(o["type"] == obj["type"] and o["parent"] == obj["parent"] and o["child"] == obj["child"]
+                            and o["owner"] == to for o in self.data.values())
+                if clash or key in seen:
+                    raise GraphFail("graph-fail", f"would have user {to} owning multiple identical links", graph=True)
+                seen.add(key)
+        deleted = set()
+        for lid in self.links_touching(given) - given:
+            link = self.data[lid]
+            owners = [to if end in given else self.data[end]["owner"] for end in (link["parent"], link["child"])]
+            perms = self.perms(link)
+            if owners[0] == owners[1]:
+                continue
+            if link["type"] in CONTAINER_LINKS and perms[4] != "w":
+                deleted.add(lid)  # "delete any remaining cross-owner links ... outside read-write groups"
+            elif link["type"] in ANNOTATION_LINKS and not _readable(perms):
+                deleted.add(lid)  # "If an annotation link is to become cross-owner in a private group then delete it"
+        response = omero.cmd.Chown2Response(includedObjects=self.by_type(self.store, given),
+                                            deletedObjects=self.by_type(self.store, deleted))
+        if not request.dryRun:
+            for oid in given:
+                self.data[oid]["owner"] = to
+            self.delete(deleted)
+        self.store.requests.append(("Chown2", dict(request.targetObjects or {}), list(request.targetUsers or []), to,
+                                    bool(request.dryRun)))
+        return response
+
+    # Delete2 ----------------------------------------------------------------------------------------
+    def delete_request(self, request):
+        targets = self.targets(request.targetObjects, OBJECT_TYPES | set(SUPERCLASSES), "Delete2")
+        if not self.caller.admin_with("DeleteOwned"):
+            others = [oid for oid in targets if self.data[oid]["owner"] != self.caller.uid]
+            if others:
+                raise _unknown("Delete2 of other users' data without the DeleteOwned privilege")
+        deleted = set(targets)
+        # blitz-delete-rules.xml: a container's contents go with it unless linked elsewhere; an image takes its
+        # ROIs and rendering settings (any owner); links to deleted objects go; orphaned basic/comment/map
+        # annotations go.
+        changed = True
+        while changed:
+            before = len(deleted)
+            for link in self.data.values():
+                if link["type"] in CONTAINER_LINKS and link["parent"] in deleted and link["child"] not in deleted:
+                    parents = {other["parent"] for other in self.data.values() if other["type"] == link["type"]
+                               and other["child"] == link["child"]}
+                    if parents <= deleted:
+                        deleted.add(link["child"])
+            deleted |= self.dependants(deleted)
+            changed = len(deleted) != before
+        links = self.links_touching(deleted)
+        deleted |= links
+        deleted |= self.orphans_after({d for d in links if self.data[d]["type"] in ANNOTATION_LINKS}, deleted)
+        deleted |= {oid for oid, obj in self.data.items() if obj["type"] == "OriginalFile" and any(
+            self.data[a].get("file") == oid for a in deleted if self.data[a]["type"] == "FileAnnotation")
+            and not any(o.get("file") == oid for k, o in self.data.items() if k not in deleted)}
+        response = omero.cmd.Delete2Response(deletedObjects=self.by_type(self.store, deleted))
+        if not request.dryRun:
+            self.delete(deleted)
+        self.store.requests.append(("Delete2", dict(request.targetObjects or {}), None, bool(request.dryRun)))
+        return response
+
+    def delete(self, oids):
+        for oid in oids:
+            self.data.pop(oid, None)
 
 
 class HandleI(omero.cmd.Handle):
@@ -394,12 +919,13 @@ class HandleI(omero.cmd.Handle):
 
 
 class SessionI(omero.api.ServiceFactory):
-    def __init__(self, store, adapter, name):
+    def __init__(self, store, adapter, name, uid):
         self.store = store
         self.adapter = adapter
         self.name = name
-        self.admin = adapter.add(AdminI(store), Ice.Identity(name, "IAdmin"))
-        self.query = adapter.add(QueryI(store), Ice.Identity(name, "IQuery"))
+        self.caller = Caller(store, uid)
+        self.admin = adapter.add(AdminI(store, self.caller), Ice.Identity(name, "IAdmin"))
+        self.query = adapter.add(QueryI(store, self.caller), Ice.Identity(name, "IQuery"))
 
     def getAdminService(self, current=None):
         return omero.api.IAdminPrx.uncheckedCast(self.admin)
@@ -429,40 +955,28 @@ class SessionI(omero.api.ServiceFactory):
         kind = type(request).__name__
         with self.store.lock:
             self.store.counts[f"submit.{kind}"] += 1
+            graph = Graph(self.store, self.caller)
             try:
-                response = self._run(request)
-            except Exception as exc:  # noqa: BLE001 - an ERR response, as the server would send
-                response = omero.cmd.ERR(category="test-server", name=type(exc).__name__, parameters={"message": str(exc)})
+                if isinstance(request, omero.cmd.Chmod2):
+                    response = graph.chmod(request)
+                elif isinstance(request, omero.cmd.Chown2):
+                    response = graph.chown(request)
+                elif isinstance(request, omero.cmd.Delete2):
+                    response = graph.delete_request(request)
+                else:
+                    raise _unknown(f"request {kind}")
+            except GraphFail as exc:  # helper.cancel(...): an ERR, or a GraphException carrying the message
+                if exc.graph:
+                    response = omero.cmd.GraphException(category=type(request).__name__, name=exc.name,
+                                                        parameters={}, message=str(exc))
+                else:
+                    response = omero.cmd.ERR(category=type(request).__name__, name=exc.name,
+                                             parameters={"message": str(exc)})
+            except omero.ServerError as exc:
+                response = omero.cmd.ERR(category="test-server", name=exc.serverExceptionClass,
+                                         parameters={"message": exc.message})
         handle = self.adapter.addWithUUID(HandleI(request, response, self.adapter))
         cb.ice_response(omero.cmd.HandlePrx.uncheckedCast(handle))
-
-    def _run(self, request):
-        if isinstance(request, omero.cmd.Chmod2):
-            for gid in request.targetObjects.get("ExperimenterGroup", []):
-                self.store.check_group(gid)
-                self.store.groups[gid]["permissions"] = request.permissions
-            self.store.requests.append(("Chmod2", dict(request.targetObjects), request.permissions))
-            return omero.cmd.Chmod2Response()
-        if isinstance(request, omero.cmd.Chown2):
-            moved = []
-            for uid in request.targetObjects.get("Experimenter", []):
-                self.store.check_user(uid)
-                self.store.check_user(request.userId)
-                for oid, obj in self.store.data.items():
-                    if obj["owner"] == uid:
-                        obj["owner"] = request.userId
-                        moved.append(oid)
-            self.store.requests.append(("Chown2", dict(request.targetObjects), request.userId))
-            return omero.cmd.Chown2Response(includedObjects={"Image": moved})
-        if isinstance(request, omero.cmd.Delete2):
-            deleted = []
-            for ids in request.targetObjects.values():
-                for oid in ids:
-                    if self.store.data.pop(oid, None) is not None:
-                        deleted.append(oid)
-            self.store.requests.append(("Delete2", dict(request.targetObjects), None))
-            return omero.cmd.Delete2Response(deletedObjects={"Image": deleted})
-        raise ValueError(f"test server: unsupported request {type(request).__name__}")
 
 
 class RouterI(Glacier2.Router):
@@ -487,13 +1001,14 @@ class RouterI(Glacier2.Router):
         with self.store.lock:
             self.store.counts["Router.createSession"] += 1
             uid = self.store.user_id(user)
-            ok = uid is not None and self.store.passwords.get(uid) not in (None, "") and self.store.passwords[uid] == password
-            active = uid is not None and any(g == 1 for g, _o in self.store.links.get(uid, []))
+            # PasswordUtil: a null password is a locked account; a member of 'user' only may log in.
+            ok = uid is not None and self.store.passwords.get(uid) is not None and self.store.passwords[uid] == password
+            active = uid is not None and USER_GID in self.store.member_of(uid)
         if not (ok and active):
             cb.ice_exception(Glacier2.PermissionDeniedException("Password check failed"))
             return
         name = str(uuid.uuid4())
-        prx = self.adapter.add(SessionI(self.store, self.adapter, name), Ice.Identity(name, ""))
+        prx = self.adapter.add(SessionI(self.store, self.adapter, name, uid), Ice.Identity(name, ""))
         self.sessions[current.con.toString()] = name
         cb.ice_response(Glacier2.SessionPrx.uncheckedCast(prx))
 
@@ -551,9 +1066,9 @@ class OmeroTestServer:
         self.communicator = None
         return False
 
-    def connection_args(self):
+    def connection_args(self, user="root", password=None):
         return {"host": "127.0.0.1", "port": self.port, "protocol": "tcp",
-                "admin_user": "root", "admin_password": self.root_password}
+                "admin_user": user, "admin_password": password if password is not None else self.root_password}
 
     def reset_counts(self):
         with self.store.lock:

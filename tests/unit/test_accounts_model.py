@@ -72,7 +72,8 @@ def test_expand_team_into_team_and_collaboration_groups():
     desired = model.expand(people_docs())
     groups = {g["name"]: g for g in desired["groups"]}
     assert groups["team-a"] == {"name": "team-a", "permissions": "read-annotate", "description": "Team team-a (iBV)",
-                                "owners": ["lead"], "members": ["lead", "memb"]}
+                                "owners": ["lead"], "members": ["lead", "memb"], "leader": "lead",
+                                "allow_downgrade": False}
     assert groups["team-a-collab"]["members"] == ["lead", "memb", "staff"]
     assert groups["referents"]["members"] == ["refe"]
     users = {u["omename"]: u for u in desired["users"]}
@@ -87,7 +88,8 @@ def test_departed_person_leaves_groups_and_goes_to_the_leader():
     desired = model.expand(people_docs(gone={"status": "departed"}))
     assert "gone" not in [u["omename"] for u in desired["users"]]
     assert all("gone" not in (g["members"] or []) for g in desired["groups"])
-    assert desired["departed"] == [{"omename": "gone", "transfer_to": "lead", "delete_data": False}]
+    # No transfer_to: the data in each group goes to that group's leader (DMP), decided at plan time.
+    assert desired["departed"] == [{"omename": "gone", "transfer_to": None, "leaders": ["lead"], "delete_data": False}]
 
 
 def test_expiry_report_uses_today():
@@ -100,6 +102,7 @@ def test_expiry_report_uses_today():
 
 
 def full_plan(current, desired, **kw):
+    kw.setdefault("passwords_given", {u["omename"] for u in desired["users"]})
     return model.plan(current, groups=[dict(g, state="exact") for g in desired["groups"]],
                       users=desired["users"], departed=desired["departed"], settings=desired["settings"], **kw)
 
@@ -107,7 +110,9 @@ def full_plan(current, desired, **kw):
 def test_plan_from_empty_then_converges():
     desired = model.expand(people_docs())
     current = empty()
-    actions = full_plan(current, desired, passwords_given={"lead"})
+    with pytest.raises(model.PlanError, match="'memb': a new account needs an initial password"):
+        full_plan(current, desired, passwords_given={"lead"})
+    actions = full_plan(current, desired)
     kinds = [a["action"] for a in actions]
     assert kinds.count("create_group") == len(desired["groups"])
     assert kinds.count("create_user") == len(desired["users"])
@@ -160,16 +165,21 @@ def test_group_state_absent_removes_listed_members_only():
 def test_departure_transfers_renames_and_parks_the_account():
     before = model.expand(people_docs(gone={"status": "active"}))
     state = model.simulate(empty(), full_plan(empty(), before))
-    state["users"]["A_utiliser_3"] = dict(state["users"]["root"], id=99, omename="A_utiliser_3", groups=["users-deactivated"])
+    parked = model.DEFAULT_SETTINGS["deactivated_group"]
+    assert parked == "User d\u00e9sactiv\u00e9s"  # the DMP's name
+    state["users"]["A_utiliser_3"] = dict(state["users"]["root"], id=99, omename="A_utiliser_3", groups=[parked])
+    state["owned"] = {"gone": {"team-a": {"Image": [7]}, "team-a-collab": {"Dataset": [8]}}}
     after_desired = model.expand(people_docs(gone={"status": "departed"}))
     actions = full_plan(state, after_desired)
-    assert [a["action"] for a in actions] == ["transfer_data", "add_groups", "set_default_group", "remove_groups", "rename_user"]
-    assert actions[0] == {"action": "transfer_data", "user": "gone", "to": "lead"}
-    assert actions[3]["groups"] == ["team-a", "team-a-collab", "user"]
-    assert actions[4]["to"] == "A_utiliser_4"
+    assert [a["action"] for a in actions] == ["transfer_data", "transfer_data", "add_groups", "set_default_group",
+                                              "remove_groups", "rename_user"]
+    assert actions[0] == {"action": "transfer_data", "user": "gone", "group": "team-a", "to": "lead",
+                          "targets": {"Image": [7]}, "would_delete": None}
+    assert actions[4]["groups"] == ["team-a", "team-a-collab", "user"]
+    assert actions[5]["to"] == "A_utiliser_4"
     final = model.simulate(state, actions)
     assert "gone" not in final["users"]
-    assert final["users"]["A_utiliser_4"]["groups"] == ["users-deactivated"]
+    assert final["users"]["A_utiliser_4"]["groups"] == [parked]
     assert final["users"]["A_utiliser_4"]["email"] == ""
     # Re-running is a no-op: the renamed account is no longer "gone".
     assert full_plan(final, after_desired) == []
@@ -177,6 +187,7 @@ def test_departure_transfers_renames_and_parks_the_account():
 
 def test_departure_deletes_data_only_with_the_explicit_flag():
     state = model.simulate(empty(), full_plan(empty(), model.expand(people_docs(gone={"status": "active"}))))
+    state["owned"] = {"gone": {"team-a": {"Image": [7]}}}
     keep = full_plan(state, model.expand(people_docs(gone={"status": "departed"})))
     assert "delete_data" not in [a["action"] for a in keep]
     delete = full_plan(state, model.expand(people_docs(gone={"status": "departed", "delete_data": True})))
@@ -187,19 +198,23 @@ def test_departure_deletes_data_only_with_the_explicit_flag():
 def test_password_changes_only_when_asked():
     desired = model.expand(people_docs())
     state = model.simulate(empty(), full_plan(empty(), desired))
-    assert full_plan(state, desired, passwords_given={"memb"}, update_password="on_create") == []
-    assert full_plan(state, desired, passwords_given={"memb"}, update_password="always") == [
+    assert full_plan(state, desired, passwords_given={"memb"}) == []
+    assert full_plan(state, desired, passwords_given={"memb"}, password_resets={"memb"}) == [
         {"action": "change_password", "user": "memb"}]
+    with pytest.raises(model.PlanError, match="password_reset is set but the vault has no password"):
+        full_plan(state, desired, passwords_given=set(), password_resets={"memb"})
 
 
 def test_unknown_member_is_an_error():
     with pytest.raises(ValueError, match="unknown user"):
-        model.plan(empty(), groups=[{"name": "user", "members": ["ghost"]}])
+        model.plan(empty(), groups=[{"name": "team-z", "members": ["ghost"]}])
+    with pytest.raises(model.PlanError, match="built-in group is never managed"):
+        model.plan(empty(), groups=[{"name": "user", "members": ["root"]}])
 
 
 def test_actions_and_views_never_carry_passwords():
     desired = model.expand(people_docs())
-    actions = full_plan(empty(), desired, passwords_given={"lead", "memb"}, update_password="always")
+    actions = full_plan(empty(), desired)
     text = repr(actions) + repr(model.view(model.simulate(empty(), actions)))
     assert "password_var" not in text
     assert all(isinstance(a.get("password", False), bool) for a in actions)
@@ -208,6 +223,7 @@ def test_actions_and_views_never_carry_passwords():
 def test_every_action_has_a_description():
     desired = model.expand(people_docs(gone={"status": "active"}))
     state = model.simulate(empty(), full_plan(empty(), desired))
+    state["owned"] = {"gone": {"team-a": {"Image": [7]}}}
     actions = full_plan(empty(), desired) + full_plan(state, model.expand(people_docs(gone={"status": "departed"})))
     for action in actions:
         assert model.describe(action) != action["action"], action

@@ -31,8 +31,14 @@ def expanded(inventory="local", today="2026-11-20"):
     return json.loads(out.stdout)
 
 
+def all_passwords(desired):
+    """Every password_var of the inventory gets a policy-compliant value; PASSWORDS override a few."""
+    out = {u["password_var"]: "Gen-{}-Passw0rd!".format(u["omename"]) for u in desired["users"] if u.get("password_var")}
+    return dict(out, **PASSWORDS)
+
+
 def accounts_args(server, desired, **extra):
-    return dict(server.connection_args(), desired=desired, passwords=PASSWORDS, **extra)
+    return dict(server.connection_args(), desired=desired, passwords=all_passwords(desired), **extra)
 
 
 def test_check_apply_reapply_changed_changed_unchanged(server):
@@ -52,9 +58,9 @@ def test_check_apply_reapply_changed_changed_unchanged(server):
     assert again["changed"] is False, again["actions"]
     assert again["actions"] == []
     assert server.store.mutating_calls() == 0
-    # One session: two bulk reads plus one privilege read per referent (2 in the local inventory).
+    # One session: two bulk reads, the session's own privileges, one privilege read per referent (2 here).
     assert server.store.counts["Router.createSession"] == 1
-    assert server.store.admin_calls() == 4, dict(server.store.counts)
+    assert server.store.admin_calls() == 5, dict(server.store.counts)
 
 
 def test_apply_builds_the_dmp_model_on_the_server(server):
@@ -70,14 +76,15 @@ def test_apply_builds_the_dmp_model_on_the_server(server):
     assert [brau, True] in store.links[fbrau]  # leader owns the team group
     referent = store.user_id("mleroy")
     assert 0 in [g for g, _o in store.links[referent]]  # in system...
-    assert store.privileges[referent] == {"Chown", "ModifyGroup", "ModifyGroupMembership", "ModifyUser", "ReadSession"}
+    assert store.admin_privileges(referent) == {"Chown", "ModifyGroup", "ModifyGroupMembership", "ModifyUser",
+                                                "ReadSession"}
     assert store.user_id("pdubois") is None  # departed and never created: nothing to do
     lnguyen = store.user_id("lnguyen")
-    assert store.passwords[lnguyen] is None  # no password_var: no password
+    assert store.passwords[lnguyen] == "Gen-lnguyen-Passw0rd!"  # every new account gets its initial password
 
 
 def test_diff_and_output_never_contain_passwords(server):
-    result, raw = run_module("omero_accounts", accounts_args(server, expanded(), update_password="always"))
+    result, raw = run_module("omero_accounts", accounts_args(server, expanded()))
     assert result["changed"]
     for secret in PASSWORDS.values():
         assert secret not in raw
@@ -93,28 +100,30 @@ def test_departure_transfers_data_renames_and_parks(server):
     active["users"].append({"omename": "pdubois", "first_name": "Paul", "last_name": "Dubois",
                             "email": "paul.dubois@example.org", "institution": "iBV", "groups": ["martin"],
                             "default_group": "martin", "active": True, "admin": False, "admin_privileges": None,
-                            "password_var": None})
+                            "password_var": "vault_pd"})
     for g in active["groups"]:
         if g["name"] == "martin":
             g["members"] = sorted(g["members"] + ["pdubois"])
     run_module("omero_accounts", accounts_args(server, active))
     store = server.store
     uid = store.user_id("pdubois")
-    store.data.update({9001: {"type": "Image", "owner": uid}, 9002: {"type": "Dataset", "owner": uid}})
+    martin = store.group_id("martin")
+    image = store.add_object("Image", uid, martin)
+    dataset = store.add_object("Dataset", uid, martin)
 
     check, _ = run_module("omero_accounts", accounts_args(server, desired), check_mode=True)
-    assert "transfer data of pdubois to cmartin" in check["actions"]
-    assert store.user_id("pdubois") == uid and store.data[9001]["owner"] == uid  # check mode: untouched
+    assert "transfer data of pdubois in group martin to cmartin (1 Dataset, 1 Image)" in check["actions"]
+    assert store.user_id("pdubois") == uid and store.data[image]["owner"] == uid  # check mode: untouched
 
     result, _ = run_module("omero_accounts", accounts_args(server, desired))
     assert result["changed"]
     leader = store.user_id("cmartin")
-    assert store.data[9001]["owner"] == leader and store.data[9002]["owner"] == leader
+    assert store.data[image]["owner"] == leader and store.data[dataset]["owner"] == leader
     assert store.users[uid]["omename"] == "A_utiliser_1"
-    assert [g for g, _o in store.links[uid]] == [store.group_id("users-deactivated")]
+    assert [g for g, _o in store.links[uid]] == [store.group_id("User d\u00e9sactiv\u00e9s")]
     assert "A_utiliser_1" in result["diff"]["after"]["users"]
     assert result["diff"]["after"]["users"]["A_utiliser_1"]["active"] is False
-    assert ("Chown2", {"Experimenter": [uid]}, leader) in store.requests
+    assert ("Chown2", {"Dataset": [dataset], "Image": [image]}, [], leader, False) in store.requests
     again, _ = run_module("omero_accounts", accounts_args(server, desired))
     assert again["changed"] is False, again["actions"]
 
@@ -125,23 +134,26 @@ def test_departure_with_delete_data_deletes_only_then(server):
     active["departed"] = []
     active["users"].append({"omename": "pdubois", "first_name": "Paul", "last_name": "Dubois", "email": "",
                             "institution": "", "groups": ["martin"], "default_group": "martin", "active": True,
-                            "admin": False, "admin_privileges": None, "password_var": None})
+                            "admin": False, "admin_privileges": None, "password_var": "vault_pd"})
     run_module("omero_accounts", accounts_args(server, active))
     store = server.store
     uid = store.user_id("pdubois")
-    store.data.update({9101: {"type": "Image", "owner": uid}, 9102: {"type": "Project", "owner": store.user_id("fbrau")}})
-    desired["departed"] = [{"omename": "pdubois", "transfer_to": "cmartin", "delete_data": True}]
+    martin = store.group_id("martin")
+    mine = store.add_object("Image", uid, martin)
+    theirs = store.add_object("Project", store.user_id("fbrau"), store.group_id("brau"))
+    desired["departed"] = [{"omename": "pdubois", "transfer_to": "cmartin", "leaders": [], "delete_data": True}]
     result, _ = run_module("omero_accounts", accounts_args(server, desired))
-    assert "delete data of pdubois (delete_data: true)" in result["actions"]
-    assert 9101 not in store.data and 9102 in store.data
+    assert "delete data of pdubois in martin (delete_data: true): 1 Image" in result["actions"]
+    assert mine not in store.data and theirs in store.data
     assert not [r for r in store.requests if r[0] == "Chown2"]
 
 
 def test_omero_group_permissions_owners_members_states(server):
     args = server.connection_args()
-    run_module("omero_group", dict(args, groups=[{"name": "team-x", "permissions": "read-only"}]))
+    run_module("omero_group", dict(args, groups=[{"name": "team-x", "permissions": "read-only"}, {"name": "team-y"}]))
+    # Everyone has a second group: the server refuses to leave anyone in 'user' only (AdminImpl.removeGroups).
     run_module("omero_user", dict(args, users=[
-        {"omename": n, "first_name": n.title(), "last_name": "Test", "groups": ["team-x"], "password": PASSWORD}
+        {"omename": n, "first_name": n.title(), "last_name": "Test", "groups": ["team-x", "team-y"], "password": PASSWORD}
         for n in ("anna", "bert", "carl")]))
     store = server.store
     gid = store.group_id("team-x")
@@ -151,7 +163,7 @@ def test_omero_group_permissions_owners_members_states(server):
          "members": ["anna", "bert"], "state": "exact"}]))
     assert result["changed"]
     assert store.counts["submit.Chmod2"] == 1
-    assert store.groups[gid] == {"name": "team-x", "permissions": "rwra--", "description": "Team X"}
+    assert store.groups[gid] == {"name": "team-x", "permissions": "rwra--", "description": "Team X", "ldap": False}
     assert sorted(store.user_id(n) for n in ("anna", "bert")) == sorted(store.member_ids(gid))
     assert result["diff"]["before"]["groups"]["team-x"]["permissions"] == "read-only"
     assert result["diff"]["after"]["groups"]["team-x"]["members"] == ["anna", "bert"]
@@ -188,7 +200,7 @@ def test_omero_user_update_deactivate_reactivate_privileges_password(server):
 
     privileges = ["ModifyGroup", "ModifyUser"]
     result, _ = run_module("omero_user", dict(args, users=[{"omename": "dora", "admin": True, "admin_privileges": privileges}]))
-    assert store.privileges[uid] == set(privileges)
+    assert store.admin_privileges(uid) == set(privileges)
     result, _ = run_module("omero_user", dict(args, users=[{"omename": "dora", "admin": True, "admin_privileges": privileges}]))
     assert result["changed"] is False
 
@@ -196,7 +208,7 @@ def test_omero_user_update_deactivate_reactivate_privileges_password(server):
     assert result["changed"] is False  # on_create
     result, raw = run_module("omero_user", dict(args, users=[{"omename": "dora", "password": "New-Passw0rd!!"}],
                                                 update_password="always"))
-    assert result["actions"] == ["change password of dora"]
+    assert result["actions"] == ["set password of dora"]
     assert store.passwords[uid] == "New-Passw0rd!!"
     assert "New-Passw0rd!!" not in raw
 
@@ -210,7 +222,7 @@ def test_restricted_admin_is_created_with_privileges(server):
     assert result["changed"]
     uid = server.store.user_id("rita")
     assert server.store.counts["IAdmin.createRestrictedSystemUserWithPassword"] == 1
-    assert server.store.privileges[uid] == {"Chown", "ModifyUser"}
+    assert server.store.admin_privileges(uid) == {"Chown", "ModifyUser"}
     assert server.store.links[uid][0][0] == server.store.group_id("referents")
 
 

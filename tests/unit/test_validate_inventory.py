@@ -57,9 +57,11 @@ def test_expand_prints_the_desired_state():
     assert rc == 0
     desired = json.loads(out)
     groups = {g["name"]: g for g in desired["groups"]}
-    assert {"brau", "brau-collab", "referents", "users-deactivated", "public", "ext-labx-2026-11"} <= set(groups)
+    assert {"brau", "brau-collab", "referents", "User d\u00e9sactiv\u00e9s", "public", "ext-labx-2026-11"} <= set(groups)
     assert groups["brau-collab"]["members"] == ["agarcia", "fbekkouche", "fbrau", "tkowalski"]
-    assert desired["departed"] == [{"omename": "pdubois", "transfer_to": "cmartin", "delete_data": False}]
+    assert desired["departed"] == [{"omename": "pdubois", "transfer_to": None, "leaders": ["cmartin"],
+                                    "delete_data": False}]
+    assert groups["martin"]["leader"] == "cmartin"
     assert desired["reports"]["expired_external_groups"] == []
 
 
