@@ -124,12 +124,75 @@ def _normalise(value):
     return value
 
 
+_YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _load_yaml_unique(text, yaml_module):
+    """Parse one YAML document as ``safe_load`` does, refusing a key given twice in one mapping.
+
+    PyYAML keeps the last of two equal keys silently; here a ``SafeLoader`` subclass compares the
+    constructed keys of every mapping (so ``yes`` and ``true`` are the same key, as YAML 1.1 says)
+    and records each repeat instead. Merge keys (``<<``) keep their YAML meaning: a key the mapping
+    sets itself overrides a merged one. Returns ``(data, duplicates)``, ``duplicates`` a list of
+    ``(key path, message)``; a syntax error raises ``yaml_module.YAMLError`` as ``safe_load`` does.
+    """
+    nodes = yaml_module.nodes
+
+    class UniqueKeyLoader(yaml_module.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, nodes.MappingNode):
+                first = {}
+                for key_node, _value_node in node.value:
+                    if key_node.tag == _YAML_MERGE_TAG:
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        hash(key)
+                    except TypeError:
+                        continue  # the base class reports an unhashable key as a YAML error
+                    line = key_node.start_mark.line + 1
+                    if key in first:
+                        label = _node_label(key_node)
+                        message = (f"duplicate key {label!r} (first at line {first[key]}, again at line {line}):"
+                                   " YAML would silently keep only the last one")
+                        duplicates.append((_key_path(paths.get(id(node), []) + [label]), message))
+                    else:
+                        first[key] = line
+            return super().construct_mapping(node, deep=deep)
+
+    def _node_label(node):
+        return node.value if isinstance(node, nodes.ScalarNode) else f"({type(node).__name__})"
+
+    def walk(node, parts):
+        if id(node) in paths:  # an alias: keep the path of the anchor
+            return
+        paths[id(node)] = parts
+        if isinstance(node, nodes.MappingNode):
+            for key_node, value_node in node.value:
+                walk(value_node, parts + [_node_label(key_node)])
+        elif isinstance(node, nodes.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, parts + [i])
+
+    paths, duplicates = {}, []
+    loader = UniqueKeyLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, duplicates
+        walk(root, [])
+        return loader.construct_document(root), duplicates
+    finally:
+        loader.dispose()
+
+
 def load_inventory(inventory_dir, yaml_module):
     """Read every ``accounts/**/*.yml`` under ``inventory_dir``.
 
     Returns ``(documents, problems)`` where ``documents`` maps the display path of each file
     (``<inventory_dir>/accounts/...``) to its parsed, date-normalised content. ``yaml_module`` is
-    PyYAML (passed in so that this module has no hard dependency for the modules' sake).
+    PyYAML (passed in so that this module has no hard dependency for the modules' sake). A file
+    with a key given twice in one mapping is a problem per repeated key, and is not loaded.
     """
     problems = []
     documents = {}
@@ -150,7 +213,7 @@ def load_inventory(inventory_dir, yaml_module):
             with open(path, "rb") as fh:
                 raw = fh.read()
             text = raw.decode("utf-8")
-            data = yaml_module.safe_load(text)
+            data, duplicates = _load_yaml_unique(text, yaml_module)
         except UnicodeDecodeError as exc:
             problems.append(Problem(path, "(file)", f"not UTF-8 text: {exc}"))
             continue
@@ -161,6 +224,9 @@ def load_inventory(inventory_dir, yaml_module):
             continue
         except OSError as exc:
             problems.append(Problem(path, "(file)", f"cannot read: {exc.strerror}"))
+            continue
+        if duplicates:
+            problems.extend(Problem(path, key, message) for key, message in duplicates)
             continue
         if data is None:
             data = {}

@@ -3,6 +3,7 @@ import datetime
 
 import omero_accounts_model as model
 import pytest
+import yaml
 
 
 @pytest.mark.parametrize("password,failures", [
@@ -211,3 +212,48 @@ def test_every_action_has_a_description():
     actions = full_plan(empty(), desired) + full_plan(state, model.expand(people_docs(gone={"status": "departed"})))
     for action in actions:
         assert model.describe(action) != action["action"], action
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading: duplicate keys (PyYAML's safe_load keeps the last one silently)
+# --------------------------------------------------------------------------------------------------
+
+def load_text(text):
+    return model._load_yaml_unique(text, yaml)
+
+
+@pytest.mark.parametrize("text,key,lines", [
+    ("a: 1\na: 2\n", "a", (1, 2)),
+    ("team:\n  name: x\n  leader: a\n  leader: b\n", "team.leader", (3, 4)),
+    ("people:\n  - omename: x\n  - {omename: y, status: active, status: departed}\n", "people[1].status", (3, 3)),
+    # YAML 1.1: yes and true are the same boolean key.
+    ("? yes\n: 1\ntrue: 2\n", "true", (1, 3)),
+])
+def test_a_repeated_key_is_reported_with_its_path_and_lines(text, key, lines):
+    _data, duplicates = load_text(text)
+    assert len(duplicates) == 1, duplicates
+    path, message = duplicates[0]
+    assert path == key
+    assert f"(first at line {lines[0]}, again at line {lines[1]})" in message
+
+
+def test_merge_keys_and_dates_load_as_safe_load_does():
+    text = "base: &b {k: 1, j: 2}\nother:\n  <<: *b\n  k: 3\nday: 2026-11-02\n"
+    data, duplicates = load_text(text)
+    assert duplicates == []
+    assert data == yaml.safe_load(text)
+    assert data["other"] == {"k": 3, "j": 2}
+    assert data["day"] == datetime.date(2026, 11, 2)
+
+
+def test_load_inventory_refuses_a_file_with_a_repeated_key_and_keeps_dates_normalised(tmp_path):
+    accounts = tmp_path / "accounts"
+    accounts.mkdir()
+    (accounts / "a.yml").write_text("---\nexternal_groups:\n  - name: x\n    created: 2026-11-02\n")
+    (accounts / "b.yml").write_text("---\nreferents:\n  members: [a]\n  members: [b]\n")
+    documents, problems = model.load_inventory(str(tmp_path), yaml)
+    assert list(documents) == [str(accounts / "a.yml")]
+    assert documents[str(accounts / "a.yml")]["external_groups"][0]["created"] == "2026-11-02"
+    expected = (f"{accounts / 'b.yml'}:referents.members: duplicate key 'members'"
+                " (first at line 3, again at line 4): YAML would silently keep only the last one")
+    assert [str(p) for p in problems] == [expected]
