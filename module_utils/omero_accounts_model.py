@@ -316,6 +316,42 @@ def settings_of(by_kind):
     return settings
 
 
+# OMERO's own accounts (ome/system/Roles.java: rootName, guestName), beside its own groups
+# (BUILTIN_GROUPS): an inventory never names them, nor a case variant of them
+# (ome/security/auth/Principal.java lower-cases omenames when omero.security.ignore_case is on).
+BUILTIN_USERS = ("root", "guest")
+
+
+def _builtin_problem(name, builtins, what):
+    """The message when ``name`` is one of ``builtins`` or a case variant of one, else None."""
+    if not isinstance(name, str):
+        return None
+    if name in builtins:
+        return f"{name!r} is an OMERO built-in {what}: the inventory must never manage it"
+    for builtin in builtins:
+        if name.casefold() == builtin.casefold():
+            return (f"{name!r} is a case variant of the OMERO built-in {what} {builtin!r} (OMERO may be configured"
+                    " to look names up ignoring case: omero.security.ignore_case): the inventory must never manage it")
+    return None
+
+
+def _builtin_user_problem(name):
+    return _builtin_problem(name, BUILTIN_USERS, "account")
+
+
+def _builtin_group_problem(name):
+    return _builtin_problem(name, BUILTIN_GROUPS, "group")
+
+
+def _settings_source(by_kind, key):
+    """``(file, key path)`` of the settings file that sets ``key`` last (the one that wins), or None."""
+    source = None
+    for path, content in by_kind["settings"]:
+        if isinstance(content, dict) and key in content:
+            source = (path, f"settings.{key}")
+    return source
+
+
 def semantic_problems(documents, passwords=None):
     """Cross-file checks that a schema cannot express.
 
@@ -336,6 +372,12 @@ def semantic_problems(documents, passwords=None):
                                         f"duplicate omename {name!r} (first defined in {people[name][0]})"))
                 continue
             people[name] = (path, i, person)
+            builtin = _builtin_user_problem(name)
+            if builtin:
+                problems.append(Problem(path, f"people[{i}].omename", builtin))
+            builtin = _builtin_group_problem(person.get("default_group"))
+            if builtin:
+                problems.append(Problem(path, f"people[{i}].default_group", builtin))
             if name and name.startswith(settings["deactivated_prefix"]):
                 problems.append(Problem(path, f"people[{i}].omename",
                                         "{!r} uses the reserved deactivated-account prefix {!r}".format(name, settings["deactivated_prefix"])))
@@ -351,6 +393,10 @@ def semantic_problems(documents, passwords=None):
         problems.append(Problem("accounts", "people", "no people file (a file with a top-level 'people' list)"))
 
     def check_person(path, key, name, must_be_active=False):
+        builtin = _builtin_user_problem(name)
+        if builtin:
+            problems.append(Problem(path, key, builtin))
+            return False
         if name not in people:
             problems.append(Problem(path, key, f"unknown person {name!r} (not in any people file)"))
             return False
@@ -362,14 +408,18 @@ def semantic_problems(documents, passwords=None):
     group_names = {}
 
     def claim_group(path, key, name):
-        if name in BUILTIN_GROUPS:
-            problems.append(Problem(path, key, f"{name!r} is an OMERO system group"))
+        builtin = _builtin_group_problem(name)
+        if builtin:
+            problems.append(Problem(path, key, builtin))
         elif name in group_names:
             problems.append(Problem(path, key, f"group name {name!r} already used in {group_names[name]}"))
         else:
             group_names[name] = path
 
     for special in ("deactivated_group", "referents_group"):
+        builtin = _builtin_group_problem(settings[special])
+        if builtin:
+            problems.append(Problem(*(_settings_source(by_kind, special) or ("accounts", f"settings.{special}")), builtin))
         group_names[settings[special]] = f"settings ({special})"
 
     for path, team in by_kind["team"]:
@@ -390,8 +440,9 @@ def semantic_problems(documents, passwords=None):
                                     f"{len(extra)} extra collaboration groups, at most {MAX_EXTRA_COLLABORATION_GROUPS} allowed"))
         for i, group in enumerate(extra):
             claim_group(path, f"team.collaboration_groups[{i}].name", group.get("name"))
-            for j, name in enumerate(group.get("members") or []):
-                check_person(path, f"team.collaboration_groups[{i}].members[{j}]", name)
+            for field in ("owners", "members"):
+                for j, name in enumerate(group.get(field) or []):
+                    check_person(path, f"team.collaboration_groups[{i}].{field}[{j}]", name)
 
     for path, ref in by_kind["referents"]:
         for i, name in enumerate(ref.get("members") or []):
