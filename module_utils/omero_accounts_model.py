@@ -343,6 +343,20 @@ def _builtin_group_problem(name):
     return _builtin_problem(name, BUILTIN_GROUPS, "group")
 
 
+def _transfer_problem(name, receiver, people):
+    """Why ``receiver`` cannot receive the data of ``name`` (None when it can): another, active person."""
+    builtin = _builtin_user_problem(receiver)
+    if builtin:
+        return builtin
+    if receiver == name:
+        return f"{receiver!r} is the person themselves: transfer_to must name another, active person"
+    if receiver not in people:
+        return f"unknown person {receiver!r} (not in any people file): transfer_to must name another, active person"
+    if people[receiver][2].get("status") == "departed":
+        return f"{receiver!r} is departed: transfer_to must name another, active person"
+    return None
+
+
 def _settings_source(by_kind, key):
     """``(file, key path)`` of the settings file that sets ``key`` last (the one that wins), or None."""
     source = None
@@ -391,6 +405,13 @@ def semantic_problems(documents, passwords=None):
                 problems.append(Problem(path, f"people[{i}].delete_data", "only allowed for a departed person"))
     if not by_kind["people"]:
         problems.append(Problem("accounts", "people", "no people file (a file with a top-level 'people' list)"))
+    # A departed person's data goes to another, active person (never to themselves, a departed
+    # person, nobody or a built-in account).
+    for name, (path, i, person) in people.items():
+        if person.get("transfer_to") is not None:
+            why = _transfer_problem(name, person["transfer_to"], people)
+            if why:
+                problems.append(Problem(path, f"people[{i}].transfer_to", why))
 
     def check_person(path, key, name, must_be_active=False):
         builtin = _builtin_user_problem(name)

@@ -287,7 +287,7 @@ def test_a_builtin_account_is_refused_in_every_role(name, rule):
     docs["inv/accounts/people.yml"]["people"].append(
         {"omename": "gone", "first_name": "G", "last_name": "X", "email": "g@example.org", "site": "iBV",
          "status": "departed", "transfer_to": name})
-    keys = ["team.external_collaborators[0]", "team.collaboration_groups[0].owners[0]",
+    keys = ["people[4].transfer_to", "team.external_collaborators[0]", "team.collaboration_groups[0].owners[0]",
             "team.collaboration_groups[0].members[0]", "team.leader", "referents.members[1]",
             "public_group.owners[0]", "public_group.members[0]", "external_groups[0].owners[0]",
             "external_groups[0].members[0]"]
@@ -329,6 +329,21 @@ def test_builtin_group_in_settings_names_the_settings_file():
     docs["inv/accounts/settings.yml"] = {"settings": {"referents_group": "system"}}
     expected = "inv/accounts/settings.yml:settings.referents_group: 'system' is an OMERO built-in group"
     assert [str(p) for p in model.semantic_problems(docs)] == [f"{expected}: the inventory must never manage it"]
+
+
+@pytest.mark.parametrize("receiver,extra,message", [
+    ("gone", {}, "'gone' is the person themselves: transfer_to must name another, active person"),
+    ("left", {"left": {"status": "departed", "delete_data": True}},
+     "'left' is departed: transfer_to must name another, active person"),
+    ("nobody", {}, "unknown person 'nobody' (not in any people file): transfer_to must name another, active person"),
+])
+def test_transfer_to_must_be_another_active_person(receiver, extra, message):
+    docs = people_docs(gone={"status": "departed", "transfer_to": receiver}, **extra)
+    assert problems_of(docs) == [f"people[4].transfer_to: {message}"]
+
+
+def test_transfer_to_another_active_person_is_valid():
+    assert problems_of(people_docs(gone={"status": "departed", "transfer_to": "memb"})) == []
 
 
 def test_a_departed_team_leader_is_refused():
