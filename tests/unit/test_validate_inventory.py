@@ -137,7 +137,7 @@ def test_settings_group_names_within_the_rule_validate(tmp_path, name):
 
 
 @pytest.mark.parametrize("name", ["", " User désactivés", "User désactivés ", "User\tdésactivés", "User\ndésactivés",
-                                  "User\u00a0désactivés", "User\u200bdésactivés", "x" * 256])
+                                  "User désactivés\n", "User\u00a0désactivés", "User\u200bdésactivés", "x" * 256])
 def test_settings_group_names_outside_the_rule_are_rejected(tmp_path, name):
     inventory = inventory_with(tmp_path, {"settings.yml": f"---\nsettings:\n  deactivated_group: {json.dumps(name)}\n"})
     rc, out, err = run(inventory)
@@ -153,3 +153,12 @@ def test_team_names_stay_plain(tmp_path):
     rc, out, _err = run(inventory)
     assert rc == 1
     assert "teams/embrc-leroy.yml:team.name: 'Équipe Leroy' does not match" in out
+
+
+def test_a_trailing_newline_does_not_slip_through_a_pattern(tmp_path):
+    # Python's $ matches before a final newline: "jbernard\n" would otherwise be a valid omename.
+    inventory = inventory_with(tmp_path, {"teams/embrc-leroy.yml": '---\nteam:\n  name: embrc-leroy\n  site: EMBRC\n'
+                                                                   '  leader: mleroy\n  members:\n    - "jbernard\\n"\n'})
+    rc, out, _err = run(inventory)
+    assert rc == 1
+    assert "teams/embrc-leroy.yml:team.members[0]: 'jbernard\\n' does not match" in out
