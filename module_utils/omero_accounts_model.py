@@ -130,12 +130,75 @@ def _normalise(value):
     return value
 
 
+_YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _load_yaml_unique(text, yaml_module):
+    """Parse one YAML document as ``safe_load`` does, refusing a key given twice in one mapping.
+
+    PyYAML keeps the last of two equal keys silently; here a ``SafeLoader`` subclass compares the
+    constructed keys of every mapping (so ``yes`` and ``true`` are the same key, as YAML 1.1 says)
+    and records each repeat instead. Merge keys (``<<``) keep their YAML meaning: a key the mapping
+    sets itself overrides a merged one. Returns ``(data, duplicates)``, ``duplicates`` a list of
+    ``(key path, message)``; a syntax error raises ``yaml_module.YAMLError`` as ``safe_load`` does.
+    """
+    nodes = yaml_module.nodes
+
+    class UniqueKeyLoader(yaml_module.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, nodes.MappingNode):
+                first = {}
+                for key_node, _value_node in node.value:
+                    if key_node.tag == _YAML_MERGE_TAG:
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        hash(key)
+                    except TypeError:
+                        continue  # the base class reports an unhashable key as a YAML error
+                    line = key_node.start_mark.line + 1
+                    if key in first:
+                        label = _node_label(key_node)
+                        message = (f"duplicate key {label!r} (first at line {first[key]}, again at line {line}):"
+                                   " YAML would silently keep only the last one")
+                        duplicates.append((_key_path(paths.get(id(node), []) + [label]), message))
+                    else:
+                        first[key] = line
+            return super().construct_mapping(node, deep=deep)
+
+    def _node_label(node):
+        return node.value if isinstance(node, nodes.ScalarNode) else f"({type(node).__name__})"
+
+    def walk(node, parts):
+        if id(node) in paths:  # an alias: keep the path of the anchor
+            return
+        paths[id(node)] = parts
+        if isinstance(node, nodes.MappingNode):
+            for key_node, value_node in node.value:
+                walk(value_node, parts + [_node_label(key_node)])
+        elif isinstance(node, nodes.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, parts + [i])
+
+    paths, duplicates = {}, []
+    loader = UniqueKeyLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, duplicates
+        walk(root, [])
+        return loader.construct_document(root), duplicates
+    finally:
+        loader.dispose()
+
+
 def load_inventory(inventory_dir, yaml_module):
     """Read every ``accounts/**/*.yml`` under ``inventory_dir``.
 
     Returns ``(documents, problems)`` where ``documents`` maps the display path of each file
     (``<inventory_dir>/accounts/...``) to its parsed, date-normalised content. ``yaml_module`` is
-    PyYAML (passed in so that this module has no hard dependency for the modules' sake).
+    PyYAML (passed in so that this module has no hard dependency for the modules' sake). A file
+    with a key given twice in one mapping is a problem per repeated key, and is not loaded.
     """
     problems = []
     documents = {}
@@ -156,7 +219,7 @@ def load_inventory(inventory_dir, yaml_module):
             with open(path, "rb") as fh:
                 raw = fh.read()
             text = raw.decode("utf-8")
-            data = yaml_module.safe_load(text)
+            data, duplicates = _load_yaml_unique(text, yaml_module)
         except UnicodeDecodeError as exc:
             problems.append(Problem(path, "(file)", f"not UTF-8 text: {exc}"))
             continue
@@ -167,6 +230,9 @@ def load_inventory(inventory_dir, yaml_module):
             continue
         except OSError as exc:
             problems.append(Problem(path, "(file)", f"cannot read: {exc.strerror}"))
+            continue
+        if duplicates:
+            problems.extend(Problem(path, key, message) for key, message in duplicates)
             continue
         if data is None:
             data = {}
@@ -256,6 +322,56 @@ def settings_of(by_kind):
     return settings
 
 
+# OMERO's own accounts (ome/system/Roles.java: rootName, guestName), beside its own groups
+# (BUILTIN_GROUPS): an inventory never names them, nor a case variant of them
+# (ome/security/auth/Principal.java lower-cases omenames when omero.security.ignore_case is on).
+BUILTIN_USERS = ("root", "guest")
+
+
+def _builtin_problem(name, builtins, what):
+    """The message when ``name`` is one of ``builtins`` or a case variant of one, else None."""
+    if not isinstance(name, str):
+        return None
+    if name in builtins:
+        return f"{name!r} is an OMERO built-in {what}: the inventory must never manage it"
+    for builtin in builtins:
+        if name.casefold() == builtin.casefold():
+            return (f"{name!r} is a case variant of the OMERO built-in {what} {builtin!r} (OMERO may be configured"
+                    " to look names up ignoring case: omero.security.ignore_case): the inventory must never manage it")
+    return None
+
+
+def _builtin_user_problem(name):
+    return _builtin_problem(name, BUILTIN_USERS, "account")
+
+
+def _builtin_group_problem(name):
+    return _builtin_problem(name, BUILTIN_GROUPS, "group")
+
+
+def _transfer_problem(name, receiver, people):
+    """Why ``receiver`` cannot receive the data of ``name`` (None when it can): another, active person."""
+    builtin = _builtin_user_problem(receiver)
+    if builtin:
+        return builtin
+    if receiver == name:
+        return f"{receiver!r} is the person themselves: transfer_to must name another, active person"
+    if receiver not in people:
+        return f"unknown person {receiver!r} (not in any people file): transfer_to must name another, active person"
+    if people[receiver][2].get("status") == "departed":
+        return f"{receiver!r} is departed: transfer_to must name another, active person"
+    return None
+
+
+def _settings_source(by_kind, key):
+    """``(file, key path)`` of the settings file that sets ``key`` last (the one that wins), or None."""
+    source = None
+    for path, content in by_kind["settings"]:
+        if isinstance(content, dict) and key in content:
+            source = (path, f"settings.{key}")
+    return source
+
+
 def semantic_problems(documents, passwords=None):
     """Cross-file checks that a schema cannot express.
 
@@ -276,6 +392,12 @@ def semantic_problems(documents, passwords=None):
                                         f"duplicate omename {name!r} (first defined in {people[name][0]})"))
                 continue
             people[name] = (path, i, person)
+            builtin = _builtin_user_problem(name)
+            if builtin:
+                problems.append(Problem(path, f"people[{i}].omename", builtin))
+            builtin = _builtin_group_problem(person.get("default_group"))
+            if builtin:
+                problems.append(Problem(path, f"people[{i}].default_group", builtin))
             if name and name.startswith(settings["deactivated_prefix"]):
                 problems.append(Problem(path, f"people[{i}].omename",
                                         "{!r} uses the reserved deactivated-account prefix {!r}".format(name, settings["deactivated_prefix"])))
@@ -289,8 +411,19 @@ def semantic_problems(documents, passwords=None):
                 problems.append(Problem(path, f"people[{i}].delete_data", "only allowed for a departed person"))
     if not by_kind["people"]:
         problems.append(Problem("accounts", "people", "no people file (a file with a top-level 'people' list)"))
+    # A departed person's data goes to another, active person (never to themselves, a departed
+    # person, nobody or a built-in account).
+    for name, (path, i, person) in people.items():
+        if person.get("transfer_to") is not None:
+            why = _transfer_problem(name, person["transfer_to"], people)
+            if why:
+                problems.append(Problem(path, f"people[{i}].transfer_to", why))
 
     def check_person(path, key, name, must_be_active=False):
+        builtin = _builtin_user_problem(name)
+        if builtin:
+            problems.append(Problem(path, key, builtin))
+            return False
         if name not in people:
             problems.append(Problem(path, key, f"unknown person {name!r} (not in any people file)"))
             return False
@@ -302,14 +435,18 @@ def semantic_problems(documents, passwords=None):
     group_names = {}
 
     def claim_group(path, key, name):
-        if name in BUILTIN_GROUPS:
-            problems.append(Problem(path, key, f"{name!r} is an OMERO system group"))
+        builtin = _builtin_group_problem(name)
+        if builtin:
+            problems.append(Problem(path, key, builtin))
         elif name in group_names:
             problems.append(Problem(path, key, f"group name {name!r} already used in {group_names[name]}"))
         else:
             group_names[name] = path
 
     for special in ("deactivated_group", "referents_group"):
+        builtin = _builtin_group_problem(settings[special])
+        if builtin:
+            problems.append(Problem(*(_settings_source(by_kind, special) or ("accounts", f"settings.{special}")), builtin))
         group_names[settings[special]] = f"settings ({special})"
 
     for path, team in by_kind["team"]:
@@ -330,8 +467,9 @@ def semantic_problems(documents, passwords=None):
                                     f"{len(extra)} extra collaboration groups, at most {MAX_EXTRA_COLLABORATION_GROUPS} allowed"))
         for i, group in enumerate(extra):
             claim_group(path, f"team.collaboration_groups[{i}].name", group.get("name"))
-            for j, name in enumerate(group.get("members") or []):
-                check_person(path, f"team.collaboration_groups[{i}].members[{j}]", name)
+            for field in ("owners", "members"):
+                for j, name in enumerate(group.get(field) or []):
+                    check_person(path, f"team.collaboration_groups[{i}].{field}[{j}]", name)
 
     for path, ref in by_kind["referents"]:
         for i, name in enumerate(ref.get("members") or []):

@@ -3,6 +3,7 @@ import datetime
 
 import omero_accounts_model as model
 import pytest
+import yaml
 
 
 @pytest.mark.parametrize("password,failures", [
@@ -227,3 +228,141 @@ def test_every_action_has_a_description():
     actions = full_plan(empty(), desired) + full_plan(state, model.expand(people_docs(gone={"status": "departed"})))
     for action in actions:
         assert model.describe(action) != action["action"], action
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading: duplicate keys (PyYAML's safe_load keeps the last one silently)
+# --------------------------------------------------------------------------------------------------
+
+def load_text(text):
+    return model._load_yaml_unique(text, yaml)
+
+
+@pytest.mark.parametrize("text,key,lines", [
+    ("a: 1\na: 2\n", "a", (1, 2)),
+    ("team:\n  name: x\n  leader: a\n  leader: b\n", "team.leader", (3, 4)),
+    ("people:\n  - omename: x\n  - {omename: y, status: active, status: departed}\n", "people[1].status", (3, 3)),
+    # YAML 1.1: yes and true are the same boolean key.
+    ("? yes\n: 1\ntrue: 2\n", "true", (1, 3)),
+])
+def test_a_repeated_key_is_reported_with_its_path_and_lines(text, key, lines):
+    _data, duplicates = load_text(text)
+    assert len(duplicates) == 1, duplicates
+    path, message = duplicates[0]
+    assert path == key
+    assert f"(first at line {lines[0]}, again at line {lines[1]})" in message
+
+
+def test_merge_keys_and_dates_load_as_safe_load_does():
+    text = "base: &b {k: 1, j: 2}\nother:\n  <<: *b\n  k: 3\nday: 2026-11-02\n"
+    data, duplicates = load_text(text)
+    assert duplicates == []
+    assert data == yaml.safe_load(text)
+    assert data["other"] == {"k": 3, "j": 2}
+    assert data["day"] == datetime.date(2026, 11, 2)
+
+
+def test_load_inventory_refuses_a_file_with_a_repeated_key_and_keeps_dates_normalised(tmp_path):
+    accounts = tmp_path / "accounts"
+    accounts.mkdir()
+    (accounts / "a.yml").write_text("---\nexternal_groups:\n  - name: x\n    created: 2026-11-02\n")
+    (accounts / "b.yml").write_text("---\nreferents:\n  members: [a]\n  members: [b]\n")
+    documents, problems = model.load_inventory(str(tmp_path), yaml)
+    assert list(documents) == [str(accounts / "a.yml")]
+    assert documents[str(accounts / "a.yml")]["external_groups"][0]["created"] == "2026-11-02"
+    expected = (f"{accounts / 'b.yml'}:referents.members: duplicate key 'members'"
+                " (first at line 3, again at line 4): YAML would silently keep only the last one")
+    assert [str(p) for p in problems] == [expected]
+
+
+# --------------------------------------------------------------------------------------------------
+# Semantic rules: OMERO's built-in accounts and groups, receivers of a departed person's data
+# --------------------------------------------------------------------------------------------------
+
+def problems_of(docs):
+    return [str(p).split(":", 1)[1] for p in model.semantic_problems(docs)]
+
+
+@pytest.mark.parametrize("name,rule", [
+    ("root", "'root' is an OMERO built-in account: the inventory must never manage it"),
+    ("guest", "'guest' is an OMERO built-in account: the inventory must never manage it"),
+    ("Root", "'Root' is a case variant of the OMERO built-in account 'root'"),
+    ("GUEST", "'GUEST' is a case variant of the OMERO built-in account 'guest'"),
+])
+def test_a_builtin_account_is_refused_in_every_role(name, rule):
+    docs = people_docs()
+    team = docs["inv/accounts/teams/a.yml"]["team"]
+    team["external_collaborators"] = [name]
+    team["collaboration_groups"] = [{"name": "team-a-x", "owners": [name], "members": [name]}]
+    docs["inv/accounts/referents.yml"]["referents"]["members"].append(name)
+    docs["inv/accounts/b.yml"] = {"team": {"name": "team-b", "site": "iBV", "leader": name}}
+    docs["inv/accounts/pub.yml"] = {"public_group": {"name": "public", "owners": [name], "members": [name]}}
+    docs["inv/accounts/ext.yml"] = {"external_groups": [{"name": "ext-x", "site": "X", "created": "2026-01-01",
+                                                         "expires": "2026-02-01", "quota_gb": 10,
+                                                         "owners": [name], "members": [name]}]}
+    docs["inv/accounts/people.yml"]["people"].append(
+        {"omename": "gone", "first_name": "G", "last_name": "X", "email": "g@example.org", "site": "iBV",
+         "status": "departed", "transfer_to": name})
+    keys = ["people[4].transfer_to", "team.external_collaborators[0]", "team.collaboration_groups[0].owners[0]",
+            "team.collaboration_groups[0].members[0]", "team.leader", "referents.members[1]",
+            "public_group.owners[0]", "public_group.members[0]", "external_groups[0].owners[0]",
+            "external_groups[0].members[0]"]
+    problems = problems_of(docs)
+    assert sorted(p.split(":", 1)[0] for p in problems) == sorted(keys), problems
+    assert all(p.split(": ", 1)[1].startswith(rule) for p in problems), problems
+
+
+def test_a_builtin_account_as_a_person_is_refused():
+    docs = people_docs(root={"status": "active"})
+    assert problems_of(docs) == [
+        "people[4].omename: 'root' is an OMERO built-in account: the inventory must never manage it",
+        "team.members[1]: 'root' is an OMERO built-in account: the inventory must never manage it"]
+
+
+@pytest.mark.parametrize("name", ["system", "user", "guest", "System", "USER", "gUeSt"])
+def test_a_builtin_group_is_refused_wherever_a_group_is_named(name):
+    docs = people_docs()
+    docs["inv/accounts/people.yml"]["people"][1]["default_group"] = name
+    docs["inv/accounts/b.yml"] = {"team": {"name": name, "site": "iBV", "leader": "lead",
+                                           "collaboration_groups": [{"name": name, "members": ["memb"]}]}}
+    docs["inv/accounts/pub.yml"] = {"public_group": {"name": name, "owners": ["lead"]}}
+    docs["inv/accounts/ext.yml"] = {"external_groups": [{"name": name, "site": "X", "created": "2026-01-01",
+                                                         "expires": "2026-02-01", "quota_gb": 10, "owners": ["lead"]}]}
+    docs["inv/accounts/settings.yml"] = {"settings": {"deactivated_group": name, "referents_group": name}}
+    problems = problems_of(docs)
+    keys = sorted(p.split(":", 1)[0] for p in problems)
+    assert keys == sorted(["people[1].default_group", "team.name", "team.collaboration_groups[0].name",
+                           "public_group.name", "external_groups[0].name",
+                           "settings.deactivated_group", "settings.referents_group"]), problems
+    builtin = name.lower()
+    exact = f"{name!r} is an OMERO built-in group: the inventory must never manage it"
+    variant = f"{name!r} is a case variant of the OMERO built-in group {builtin!r}"
+    assert all(p.split(": ", 1)[1].startswith(exact if name == builtin else variant) for p in problems), problems
+
+
+def test_builtin_group_in_settings_names_the_settings_file():
+    docs = people_docs()
+    docs["inv/accounts/settings.yml"] = {"settings": {"referents_group": "system"}}
+    expected = "inv/accounts/settings.yml:settings.referents_group: 'system' is an OMERO built-in group"
+    assert [str(p) for p in model.semantic_problems(docs)] == [f"{expected}: the inventory must never manage it"]
+
+
+@pytest.mark.parametrize("receiver,extra,message", [
+    ("gone", {}, "'gone' is the person themselves: transfer_to must name another, active person"),
+    ("left", {"left": {"status": "departed", "delete_data": True}},
+     "'left' is departed: transfer_to must name another, active person"),
+    ("nobody", {}, "unknown person 'nobody' (not in any people file): transfer_to must name another, active person"),
+])
+def test_transfer_to_must_be_another_active_person(receiver, extra, message):
+    docs = people_docs(gone={"status": "departed", "transfer_to": receiver}, **extra)
+    assert problems_of(docs) == [f"people[4].transfer_to: {message}"]
+
+
+def test_transfer_to_another_active_person_is_valid():
+    assert problems_of(people_docs(gone={"status": "departed", "transfer_to": "memb"})) == []
+
+
+def test_a_departed_team_leader_is_refused():
+    docs = people_docs()
+    docs["inv/accounts/people.yml"]["people"][0]["status"] = "departed"
+    assert "team.leader: 'lead' is departed and cannot hold this role" in problems_of(docs)

@@ -2,6 +2,7 @@
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -109,3 +110,57 @@ def test_runs_without_omero(tmp_path):
     proc = subprocess.run([sys.executable, str(VALIDATOR), str(ROOT / "inventories" / "local")],
                           check=False, capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def inventory_with(tmp_path, files):
+    """A copy of inventories/local's accounts plus ``files`` ({relative path: YAML text})."""
+    shutil.copytree(ROOT / "inventories" / "local" / "accounts", tmp_path / "accounts")
+    for name, text in files.items():
+        (tmp_path / "accounts" / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_settings_accept_the_dmp_deactivated_group_name(tmp_path):
+    # DMP, "Temporalité des comptes": deactivated accounts go to the group "User désactivés".
+    inventory = inventory_with(tmp_path, {"settings.yml": '---\nsettings:\n  deactivated_group: "User désactivés"\n'
+                                                          '  referents_group: Référents de site\n'})
+    rc, out, err = run("--expand", inventory)
+    assert rc == 0, out + err
+    desired = json.loads(out)
+    assert desired["settings"]["deactivated_group"] == "User désactivés"
+    assert {"User désactivés", "Référents de site"} <= {g["name"] for g in desired["groups"]}
+
+
+@pytest.mark.parametrize("name", ["x" * 255, "Ünïcødé 名前", "users-deactivated", "A  B"])
+def test_settings_group_names_within_the_rule_validate(tmp_path, name):
+    inventory = inventory_with(tmp_path, {"settings.yml": f"---\nsettings:\n  deactivated_group: {json.dumps(name)}\n"})
+    rc, out, err = run(inventory)
+    assert (rc, out) == (0, ""), err
+
+
+@pytest.mark.parametrize("name", ["", " User désactivés", "User désactivés ", "User\tdésactivés", "User\ndésactivés",
+                                  "User désactivés\n", "User\u00a0désactivés", "User\u200bdésactivés", "x" * 256])
+def test_settings_group_names_outside_the_rule_are_rejected(tmp_path, name):
+    inventory = inventory_with(tmp_path, {"settings.yml": f"---\nsettings:\n  deactivated_group: {json.dumps(name)}\n"})
+    rc, out, err = run(inventory)
+    assert rc == 1, (out, err)
+    assert "Traceback" not in out + err
+    assert [line.split(os.sep + "accounts" + os.sep, 1)[1].split(":")[:2] for line in out.splitlines()] == [
+        ["settings.yml", "settings.deactivated_group"]], out
+
+
+def test_team_names_stay_plain(tmp_path):
+    inventory = inventory_with(tmp_path, {"teams/embrc-leroy.yml": "---\nteam:\n  name: Équipe Leroy\n  site: EMBRC\n"
+                                                                   "  leader: mleroy\n  members:\n    - jbernard\n"})
+    rc, out, _err = run(inventory)
+    assert rc == 1
+    assert "teams/embrc-leroy.yml:team.name: 'Équipe Leroy' does not match" in out
+
+
+def test_a_trailing_newline_does_not_slip_through_a_pattern(tmp_path):
+    # Python's $ matches before a final newline: "jbernard\n" would otherwise be a valid omename.
+    inventory = inventory_with(tmp_path, {"teams/embrc-leroy.yml": '---\nteam:\n  name: embrc-leroy\n  site: EMBRC\n'
+                                                                   '  leader: mleroy\n  members:\n    - "jbernard\\n"\n'})
+    rc, out, _err = run(inventory)
+    assert rc == 1
+    assert "teams/embrc-leroy.yml:team.members[0]: 'jbernard\\n' does not match" in out
