@@ -513,8 +513,6 @@ def semantic_problems(documents, passwords=None):
             if not dep["delete_data"] and not dep["transfer_to"] and not dep["leaders"]:
                 problems.append(Problem(path, f"people[{i}]",
                                         "departed person {!r} is in no team: set transfer_to (a leader) or delete_data: true".format(dep["omename"])))
-            elif dep["transfer_to"] and dep["transfer_to"] not in people:
-                problems.append(Problem(path, f"people[{i}].transfer_to", "unknown person {!r}".format(dep["transfer_to"])))
         for user in expanded["users"]:
             if not user["groups"]:
                 path, i, _person = people[user["omename"]]
@@ -710,7 +708,6 @@ def _group_rank(name, settings, teams):
 # ``privileges`` is None when it was not read (the client reads it only for admins it manages).
 
 USER_FIELDS = ("first_name", "last_name", "email", "institution")
-BUILTIN_USERS = ("root", "guest")
 
 
 class PlanError(ValueError):
