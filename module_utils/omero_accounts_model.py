@@ -629,7 +629,8 @@ def expand(documents, today=None):
         for group in ext or []:
             add_group(group["name"], group.get("permissions", "read-annotate"),
                       group.get("description") or "External service group ({}), created {}, expires {}, quota {} GB".format(group.get("site", ""), group["created"], group["expires"], group.get("quota_gb", 100)),
-                      group.get("owners") or [], list(group.get("members") or []))
+                      group.get("owners") or [], list(group.get("members") or []),
+                      allow_downgrade=bool(group.get("allow_downgrade", False)))
             info = {"name": group["name"], "created": group["created"], "expires": group["expires"],
                     "quota_gb": group.get("quota_gb", settings["external_quota_gb_max"])}
             reports["external_groups"].append(info)

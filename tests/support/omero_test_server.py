@@ -127,6 +127,8 @@ class Store:
         # "image", for file annotations "file"; optional "name", "created" (YYYY-MM-DD), "size" (bytes)}
         self.data = {}
         self.counts = collections.Counter()  # "IAdmin.lookupGroups", "submit.Chown2", ...
+        # Fault injection for tests: {"IAdmin.updateExperimenter": 1} fails the next such call once.
+        self.faults = collections.Counter()
         self.requests = []  # graph requests received, as (kind, details)
         for gid, name in ((SYSTEM_GID, "system"), (USER_GID, "user"), (GUEST_GID, "guest")):
             self.groups[gid] = {"name": name, "permissions": "rw----", "description": "", "ldap": False}
@@ -251,9 +253,14 @@ def _amd(name):
             current = args[-1]
             args = args[:-1]
             with self.store.lock:
-                self.store.counts[f"{self.service}.{name}"] += 1
+                op = f"{self.service}.{name}"
+                self.store.counts[op] += 1
                 self.ctx = dict(current.ctx or {}) if current is not None else {}
                 try:
+                    if self.store.faults[op] > 0:
+                        self.store.faults[op] -= 1
+                        raise omero.InternalException(serverStackTrace="", serverExceptionClass="test-server.fault",
+                                                      message=f"injected fault in {op}")
                     result = fn(self, *args)
                 except omero.ServerError as exc:
                     cb.ice_exception(exc)
@@ -681,6 +688,67 @@ class QueryI(omero.api.IQuery):
                 if _type_matches(obj["type"], kind) and obj["owner"] in uids and self._visible(obj)]
 
 
+class UpdateI(omero.api.IUpdate):
+    """saveAndReturnObject for the data the tests seed as real users would (containers, images, tags, ...)."""
+
+    service = "IUpdate"
+
+    def __init__(self, store, caller):
+        self.store = store
+        self.caller = caller
+        self.ctx = {}
+
+    @_amd("saveAndReturnObject")
+    def saveAndReturnObject_async(self, obj):
+        kind = type(obj).__name__[:-1] if type(obj).__name__.endswith("I") else type(obj).__name__
+        if kind not in OBJECT_TYPES or kind == "RenderingDef":
+            raise _unknown(f"saving a {kind}")
+        if obj.getId() is not None:
+            raise _unknown("updating an existing object")
+        uid = self.caller.uid
+        links = self.store.links[uid]
+        gid = int(self.ctx["omero.group"]) if "omero.group" in self.ctx else (links[0][0] if links else None)
+        if gid not in self.store.member_of(uid):  # BasicSecuritySystem: objects are created in a group of the user
+            raise _security(f"user {uid} is not a member of group {gid}")
+        perms = self.store.groups[gid]["permissions"]
+        record = {"type": kind, "owner": uid, "group": gid}
+        name = getattr(obj, "getName", None)
+        if name is not None and name() is not None:
+            record["name"] = _val(name())
+        if kind in LINKS:
+            parent, child = _val(obj.getParent().getId()), _val(obj.getChild().getId())
+            for end in (parent, child):
+                if end not in self.store.data or self.store.data[end]["group"] != gid:
+                    raise _security(f"cannot link object {end}: not in group {gid}")  # no cross-group links
+            record.update(parent=parent, child=child)
+            owners = {self.store.data[parent]["owner"], self.store.data[child]["owner"]}
+            if kind in CONTAINER_LINKS and owners != {uid} and perms[4] != "w":
+                # ome.security.basic.BasicACLVoter: linking others' objects into containers needs a read-write group
+                raise _security(f"cannot link another user's object in a {perms} group")
+            if kind in ANNOTATION_LINKS:
+                if self.store.data[child]["owner"] != uid and perms[4] != "w":
+                    raise _security("cannot link another user's annotation")  # BasicACLVoter: annotation is linked by its owner
+                if self.store.data[parent]["owner"] != uid and perms[3] not in "aw":
+                    raise _security(f"cannot annotate another user's object in a {perms} group")  # BasicACLVoter.allowAnnotate
+        elif kind == "Roi":
+            image = _val(obj.getImage().getId())
+            target = self.store.data.get(image)
+            if target is None or target["group"] != gid:
+                raise _security(f"cannot attach a ROI to object {image}")
+            if target["owner"] != uid and perms[3] not in "aw":
+                raise _security(f"cannot annotate another user's image in a {perms} group")  # BasicACLVoter.allowAnnotate
+            record["image"] = image
+        elif kind == "FileAnnotation":
+            file_id = _val(obj.getFile().getId()) if obj.getFile() is not None else None
+            if file_id is not None and file_id not in self.store.data:
+                raise _security(f"no such file {file_id}")
+            record["file"] = file_id
+        oid = next(self.store.ids)
+        self.store.data[oid] = record
+        obj.setId(rlong(oid))
+        return obj
+
+
 class Graph:
     """Chown2, Chmod2 and Delete2 over the stand-in's data objects, with the real rules it knows."""
 
@@ -926,12 +994,16 @@ class SessionI(omero.api.ServiceFactory):
         self.caller = Caller(store, uid)
         self.admin = adapter.add(AdminI(store, self.caller), Ice.Identity(name, "IAdmin"))
         self.query = adapter.add(QueryI(store, self.caller), Ice.Identity(name, "IQuery"))
+        self.update = adapter.add(UpdateI(store, self.caller), Ice.Identity(name, "IUpdate"))
 
     def getAdminService(self, current=None):
         return omero.api.IAdminPrx.uncheckedCast(self.admin)
 
     def getQueryService(self, current=None):
         return omero.api.IQueryPrx.uncheckedCast(self.query)
+
+    def getUpdateService(self, current=None):
+        return omero.api.IUpdatePrx.uncheckedCast(self.update)
 
     def setCallback(self, callback, current=None):
         pass
@@ -957,6 +1029,9 @@ class SessionI(omero.api.ServiceFactory):
             self.store.counts[f"submit.{kind}"] += 1
             graph = Graph(self.store, self.caller)
             try:
+                if self.store.faults[f"submit.{kind}"] > 0 and not request.dryRun:
+                    self.store.faults[f"submit.{kind}"] -= 1
+                    raise GraphFail("fault", f"injected fault in submit.{kind}")
                 if isinstance(request, omero.cmd.Chmod2):
                     response = graph.chmod(request)
                 elif isinstance(request, omero.cmd.Chown2):
@@ -1024,7 +1099,7 @@ class RouterI(Glacier2.Router):
         name = self.sessions.pop(current.con.toString(), None)
         if name is None:
             return  # nothing to destroy: Glacier2 would say SessionNotExist, which omero-py ignores
-        for category in ("", "IAdmin", "IQuery"):
+        for category in ("", "IAdmin", "IQuery", "IUpdate"):
             try:
                 self.adapter.remove(Ice.Identity(name, category))
             except Ice.NotRegisteredException:
