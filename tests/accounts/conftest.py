@@ -23,14 +23,14 @@ for path in (ROOT / "module_utils", ROOT / "tests" / "support"):
 pytest.importorskip("omero", reason="omero-py (with zeroc-ice 3.6) is not installed: the accounts suite needs it")
 pytest.importorskip("Ice", reason="zeroc-ice is not installed: the accounts suite needs it")
 
-import omero  # noqa: E402
-import omero.clients  # noqa: E402
-import omero.model  # noqa: E402
-import omero.sys  # noqa: E402
-import omero_accounts_model as model  # noqa: E402
-from module_runner import run_module  # noqa: E402
-from omero.rtypes import rlong, rstring, rtime  # noqa: E402
-from omero_client import DATA_CLASSES  # noqa: E402
+import omero
+import omero.clients
+import omero.model
+import omero.sys
+import omero_accounts_model as model
+from module_runner import run_module
+from omero.rtypes import rlong, rstring, rtime
+from omero_client import DATA_CLASSES
 
 REAL_HOST = os.environ.get("OMERO_TEST_HOST")
 
@@ -177,7 +177,7 @@ class Session:
         e = self.admin.lookupExperimenter(omename)
         groups = [link.getParent().getName().val for link in e.copyGroupExperimenterMap()]
         privileges = sorted(p.getValue().val for p in self.admin.getAdminPrivileges(omero.model.ExperimenterI(e.getId().val, False)))
-        text = lambda x: x.val if x is not None else ""  # noqa: E731
+        text = lambda x: x.val if x is not None else ""
         return {"groups": groups, "privileges": privileges, "email": text(e.getEmail()),
                 "middle_name": text(e.getMiddleName()), "ldap": bool(e.getLdap().val) if e.getLdap() is not None else False}
 

@@ -6,6 +6,7 @@ run that converges. See conftest.py for the target (stand-in or real server).
 """
 import json
 import os
+import pathlib
 import stat
 
 from conftest import password_of
@@ -90,7 +91,7 @@ def test_departure_with_data_in_two_teams_groups(target, two_teams):
     records = os.path.join(inv.state_dir, "deactivated.json")
     assert stat.S_IMODE(os.stat(records).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(inv.state_dir).st_mode) == 0o700
-    entry = json.load(open(records, encoding="utf-8"))["A_utiliser_1"]
+    entry = json.loads(pathlib.Path(records).read_text(encoding="utf-8"))["A_utiliser_1"]
     assert entry["omename"] == both and entry["data_to"] == {a: inv.n("lead_a"), b: inv.n("lead_b")}
 
     again = inv.run()
@@ -238,6 +239,6 @@ def test_failure_mid_run_names_the_action_and_the_next_run_converges(target, two
     again = inv.run()
     assert again["changed"] is True, again.get("msg")
     assert again["actions"] == [f"rename deactivated user {both} to A_utiliser_1"]
-    entry = json.load(open(os.path.join(inv.state_dir, "deactivated.json"), encoding="utf-8"))["A_utiliser_1"]
+    entry = json.loads(pathlib.Path(inv.state_dir, "deactivated.json").read_text(encoding="utf-8"))["A_utiliser_1"]
     assert entry["omename"] == both and entry["data_to"] == {inv.n("team-a"): inv.n("lead_a")}
     assert inv.run()["changed"] is False

@@ -700,7 +700,7 @@ class UpdateI(omero.api.IUpdate):
 
     @_amd("saveAndReturnObject")
     def saveAndReturnObject_async(self, obj):
-        kind = type(obj).__name__[:-1] if type(obj).__name__.endswith("I") else type(obj).__name__
+        kind = type(obj).__name__.removesuffix("I")
         if kind not in OBJECT_TYPES or kind == "RenderingDef":
             raise _unknown(f"saving a {kind}")
         if obj.getId() is not None:
