@@ -10,7 +10,7 @@ export OMERO_DEPLOY_MATRIX ?= full
 export ANSIBLE_VAULT_PASSWORD_FILE := $(OMERO_DEPLOY_CACHE)/vault-password
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: setup deploy destroy test lint unit molecule
+.PHONY: setup deploy destroy test test-accounts lint unit molecule
 
 setup:
 	scripts/setup-host
@@ -24,6 +24,11 @@ destroy:
 
 test: setup
 	scripts/run-tests
+
+# The DMP's account flows and the real server's rules, against the in-process stand-in, or against a
+# real OMERO.server when OMERO_TEST_HOST (+ OMERO_TEST_PASSWORD) is set. Also part of `make test`.
+test-accounts: setup
+	pytest -ra tests/accounts
 
 lint:
 	scripts/run-tests lint

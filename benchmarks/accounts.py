@@ -8,7 +8,8 @@ admin-service (IAdmin) calls the server received in each run, and the sessions o
 
 Usage: benchmarks/accounts.py [--users 500] [--groups 150] [--referents 2]
 The last line of output is one JSON object (calls_first_run, calls_no_change, seconds_first_run,
-seconds_no_change, ...). A no-change run costs 2 bulk reads + 1 getAdminPrivileges per referent.
+seconds_no_change, ...). A no-change run costs 2 bulk reads, the session's own privileges
+(getCurrentAdminPrivileges) and 1 getAdminPrivileges per referent.
 """
 import argparse
 import json

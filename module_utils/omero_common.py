@@ -28,6 +28,7 @@ from ansible.module_utils.omero_client import (
     HAS_OMERO,
     OMERO_IMPORT_ERROR,
     OmeroAccounts,
+    OmeroAccountsError,
 )
 
 PERMISSION_CHOICES = ["private", "read-only", "read-annotate", "read-write"]
@@ -162,7 +163,10 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
                                        settings=settings, passwords_given=given, password_resets=resets)
             except PlanError as exc:
                 module.fail_json(msg=f"OMERO accounts: nothing was changed: {exc}")
-            conn.dry_run(actions)
+            try:
+                conn.dry_run(actions)
+            except OmeroAccountsError as exc:
+                module.fail_json(msg=f"OMERO accounts: nothing was changed: the server's dry run refused a step: {exc}")
             after = simulate(current, actions)
             # Renamed (deactivated) accounts appear in "after" under their new name.
             renamed = {a["to"] for a in actions if a["action"] == "rename_user"}

@@ -9,7 +9,7 @@ import os
 import pathlib
 import stat
 
-from conftest import password_of
+from accounts_harness import password_of
 
 REFERENT_PRIVILEGES = ["Chown", "ModifyGroup", "ModifyGroupMembership", "ModifyUser", "ReadSession"]
 

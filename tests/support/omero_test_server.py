@@ -197,7 +197,8 @@ class Store:
         return oid
 
     def mutating_calls(self):
-        return sum(n for op, n in self.counts.items() if op.split(".", 1)[1] in MUTATING or op.startswith("submit."))
+        return sum(n for op, n in self.counts.items() if op.split(".", 1)[1] in MUTATING
+                   or (op.startswith("submit.") and not op.endswith(".dryRun")))
 
     def admin_calls(self):
         return sum(n for op, n in self.counts.items() if op.startswith("IAdmin."))
@@ -722,11 +723,11 @@ class UpdateI(omero.api.IUpdate):
                     raise _security(f"cannot link object {end}: not in group {gid}")  # no cross-group links
             record.update(parent=parent, child=child)
             owners = {self.store.data[parent]["owner"], self.store.data[child]["owner"]}
-            if kind in CONTAINER_LINKS and owners != {uid} and perms[4] != "w":
+            if kind in CONTAINER_LINKS and owners != {uid} and perms[3] != "w":
                 # ome.security.basic.BasicACLVoter: linking others' objects into containers needs a read-write group
                 raise _security(f"cannot link another user's object in a {perms} group")
             if kind in ANNOTATION_LINKS:
-                if self.store.data[child]["owner"] != uid and perms[4] != "w":
+                if self.store.data[child]["owner"] != uid and perms[3] != "w":
                     raise _security("cannot link another user's annotation")  # BasicACLVoter: annotation is linked by its owner
                 if self.store.data[parent]["owner"] != uid and perms[3] not in "aw":
                     raise _security(f"cannot annotate another user's object in a {perms} group")  # BasicACLVoter.allowAnnotate
@@ -905,7 +906,7 @@ class Graph:
             perms = self.perms(link)
             if owners[0] == owners[1]:
                 continue
-            if link["type"] in CONTAINER_LINKS and perms[4] != "w":
+            if link["type"] in CONTAINER_LINKS and perms[3] != "w":
                 deleted.add(lid)  # "delete any remaining cross-owner links ... outside read-write groups"
             elif link["type"] in ANNOTATION_LINKS and not _readable(perms):
                 deleted.add(lid)  # "If an annotation link is to become cross-owner in a private group then delete it"
@@ -1026,7 +1027,7 @@ class SessionI(omero.api.ServiceFactory):
     def submit_async(self, cb, request, current=None):
         kind = type(request).__name__
         with self.store.lock:
-            self.store.counts[f"submit.{kind}"] += 1
+            self.store.counts[f"submit.{kind}" + (".dryRun" if request.dryRun else "")] += 1
             graph = Graph(self.store, self.caller)
             try:
                 if self.store.faults[f"submit.{kind}"] > 0 and not request.dryRun:

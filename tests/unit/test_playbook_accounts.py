@@ -54,12 +54,12 @@ def password_vars(accounts):
     return sorted(set(re.findall(r"password_var: (\w+)", text)))
 
 
-def play(inv, server=None, check=False):
+def play(inv, server=None, check=False, diff=False):
     extra = {}
     if server is not None:
         extra = {"omero_accounts_host": "127.0.0.1", "omero_accounts_port": server.port, "omero_accounts_protocol": "tcp"}
     cmd = [str(PLAYBOOK_BIN), "-i", str(inv / "hosts.yml"), str(ROOT / "playbooks" / "accounts.yml"),
-           "-e", json.dumps(extra)] + (["--check"] if check else [])
+           "-e", json.dumps(extra)] + (["--check"] if check else []) + (["--diff"] if diff else [])
     # The json stdout callback; ansible.cfg's profile_tasks (which prints to stdout) is replaced by the
     # file-only tree callback so that stdout stays one JSON document.
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.tree",
@@ -148,3 +148,30 @@ def test_placeholder_initial_password_is_never_used(tmp_path, server):
     assert stopped and "'fbrau': a new account needs an initial password" in stopped[0]["msg"]
     assert "nothing was changed" in stopped[0]["msg"]
     assert server.store.mutating_calls() == 0 and server.store.user_id("fbrau") is None
+
+
+def test_check_diff_prints_every_action_drift_and_what_a_downgrade_deletes(tmp_path, server):
+    inv = make_inventory(tmp_path)
+    rc, _report, raw = play(inv, server)
+    assert rc == 0, raw[-3000:]
+    store = server.store
+    # A referent changed something in OMERO.web: lnguyen joined brau.
+    store.links[store.user_id("lnguyen")].append([store.group_id("brau"), False])
+    # Data with a cross-owner comment in brau-collab, and the inventory now makes that group private.
+    collab = store.group_id("brau-collab")
+    image = store.add_object("Image", store.user_id("fbekkouche"), collab)
+    comment = store.add_object("CommentAnnotation", store.user_id("fbrau"), collab)
+    store.add_object("ImageAnnotationLink", store.user_id("fbrau"), collab, parent=image, child=comment)
+    team = inv / "accounts" / "teams" / "brau.yml"
+    team.write_text(team.read_text() + "  collaboration_permissions: private\n  allow_downgrade: true\n")
+    server.reset_counts()
+
+    rc, report, raw = play(inv, server, check=True, diff=True)
+    assert rc == 0, raw[-3000:]
+    shown = task_results(report, "Show what changed (or would change in check mode)")[0]["msg"]
+    assert "change permissions of group brau-collab from read-annotate to private (allow_downgrade: deletes " \
+           "1 CommentAnnotation, 1 ImageAnnotationLink)" in shown
+    drift = task_results(report, "Report changes made in OMERO outside the inventory (drift)")[0]["msg"]
+    assert "drift: lnguyen joined group brau in OMERO, not in the inventory (kept: set drift_policy: revert to undo it)" in drift
+    assert store.mutating_calls() == 0 and comment in store.data
+    assert store.groups[collab]["permissions"] == "rwra--"

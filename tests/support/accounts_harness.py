@@ -1,0 +1,238 @@
+"""Helpers of the accounts suite (tests/accounts): targets, sessions that seed and read back, inventories.
+
+See tests/accounts/conftest.py for how the target is chosen (stand-in or a real OMERO.server).
+"""
+import pathlib
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+for path in (ROOT / "module_utils", ROOT / "tests" / "support"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+import omero
+import omero.clients
+import omero.model
+import omero.sys
+import omero_accounts_model as model
+from module_runner import load_module, run_module
+from omero.rtypes import rlong, rstring, rtime
+from omero_client import DATA_CLASSES
+
+
+class Target:
+    """Where the accounts are applied: the stand-in (``store`` set) or a real server."""
+
+    def __init__(self, host, port, protocol, admin_user, admin_password, prefix, store=None):
+        self.host, self.port, self.protocol = host, port, protocol
+        self.admin_user, self.admin_password = admin_user, admin_password
+        self.prefix = prefix
+        self.store = store
+
+    def connection_args(self, user=None, password=None):
+        return {"host": self.host, "port": self.port, "protocol": self.protocol,
+                "admin_user": user or self.admin_user,
+                "admin_password": password if password is not None else self.admin_password}
+
+    def fault(self, operation, times=1):
+        """Make the next ``operation`` (e.g. "IAdmin.addGroups") fail on the server (stand-in only)."""
+        if self.store is None:
+            pytest.skip("fault injection needs the stand-in; a real OMERO.server cannot be told to fail a call")
+        self.store.faults[operation] += times
+
+    def session(self, user=None, password=None):
+        return Session(self, user or self.admin_user, password if password is not None else self.admin_password)
+
+    def can_login(self, user, password):
+        try:
+            with self.session(user, password):
+                return True
+        except Exception:  # noqa: BLE001 - any refusal means no
+            return False
+
+
+class Session:
+    """One omero-py session, to seed data as a person would and to read the server back."""
+
+    def __init__(self, target, user, password):
+        self.target = target
+        self.login = user
+        self.password = password
+
+    def __enter__(self):
+        self.client = omero.client(host=f"{self.target.protocol}://{self.target.host}", port=int(self.target.port))
+        try:
+            self.sf = self.client.createSession(self.login, self.password)
+        except Exception:
+            self.client.closeSession()
+            raise
+        self.admin = self.sf.getAdminService()
+        return self
+
+    def __exit__(self, *exc):
+        self.client.closeSession()
+        return False
+
+    # seeding, as the logged-in person, in a group they belong to
+    def _save(self, obj, group):
+        gid = self.admin.lookupGroup(group).getId().val
+        return self.sf.getUpdateService().saveAndReturnObject(obj, {"omero.group": str(gid)}).getId().val
+
+    def image(self, group, name="image"):
+        obj = omero.model.ImageI()
+        obj.setName(rstring(name))
+        obj.setAcquisitionDate(rtime(0))
+        return self._save(obj, group)
+
+    def dataset(self, group, name="dataset"):
+        obj = omero.model.DatasetI()
+        obj.setName(rstring(name))
+        return self._save(obj, group)
+
+    def tag(self, group, text="tag"):
+        obj = omero.model.TagAnnotationI()
+        obj.setTextValue(rstring(text))
+        return self._save(obj, group)
+
+    def comment(self, group, text="comment"):
+        obj = omero.model.CommentAnnotationI()
+        obj.setTextValue(rstring(text))
+        return self._save(obj, group)
+
+    def file_annotation(self, group, name="notes.txt"):
+        original = omero.model.OriginalFileI()
+        original.setName(rstring(name))
+        original.setPath(rstring("/"))
+        original.setSize(rlong(5))
+        original.setMimetype(rstring("text/plain"))
+        file_id = self._save(original, group)
+        obj = omero.model.FileAnnotationI()
+        obj.setFile(omero.model.OriginalFileI(file_id, False))
+        return self._save(obj, group)
+
+    def roi(self, group, image):
+        obj = omero.model.RoiI()
+        obj.setImage(omero.model.ImageI(image, False))
+        return self._save(obj, group)
+
+    def link(self, kind, group, parent, child):
+        parent_kind, child_kind = {"DatasetImageLink": ("Dataset", "Image"),
+                                   "ImageAnnotationLink": ("Image", "Annotation")}[kind]
+        obj = getattr(omero.model, kind + "I")()
+        obj.setParent(getattr(omero.model, parent_kind + "I")(parent, False))
+        child_class = omero.model.TagAnnotationI if child_kind == "Annotation" else getattr(omero.model, child_kind + "I")
+        obj.setChild(child_class(child, False))
+        return self._save(obj, group)
+
+    # reading back (as an administrator)
+    def owned(self, omename):
+        """{class: sorted ids} of everything ``omename`` owns, in every group."""
+        uid = self.admin.lookupExperimenter(omename).getId().val
+        params = omero.sys.ParametersI()
+        params.addLongs("uids", [uid])
+        out = {}
+        for kind in DATA_CLASSES:
+            if kind in ("Annotation",):
+                continue  # counted by their concrete classes below
+            rows = self.sf.getQueryService().projection(
+                f"select o.id, o.details.owner.id, o.details.group.id from {kind} o where o.details.owner.id in (:uids)",
+                params, {"omero.group": "-1"})
+            if rows:
+                out[kind] = sorted(r[0].val for r in rows)
+        rows = self.sf.getQueryService().projection(
+            "select o.id, o.details.owner.id, o.details.group.id from Annotation o where o.details.owner.id in (:uids)",
+            params, {"omero.group": "-1"})
+        if rows:
+            out["Annotation"] = sorted(r[0].val for r in rows)
+        return out
+
+    def group(self, name):
+        g = self.admin.lookupGroup(name)
+        members, owners = [], []
+        for link in g.copyGroupExperimenterMap():
+            members.append(link.getChild().getId().val)
+            if link.getOwner().val:
+                owners.append(link.getChild().getId().val)
+        names = {e.getId().val: e.getOmeName().val for e in self.admin.lookupExperimenters()}
+        return {"permissions": str(g.getDetails().getPermissions()),
+                "description": g.getDescription().val if g.getDescription() is not None else "",
+                "members": sorted(names[m] for m in members), "owners": sorted(names[o] for o in owners)}
+
+    def user(self, omename):
+        e = self.admin.lookupExperimenter(omename)
+        groups = [link.getParent().getName().val for link in e.copyGroupExperimenterMap()]
+        privileges = sorted(p.getValue().val for p in self.admin.getAdminPrivileges(omero.model.ExperimenterI(e.getId().val, False)))
+        text = lambda x: x.val if x is not None else ""
+        return {"groups": groups, "privileges": privileges, "email": text(e.getEmail()),
+                "middle_name": text(e.getMiddleName()), "ldap": bool(e.getLdap().val) if e.getLdap() is not None else False}
+
+    def user_names(self):
+        return {e.getOmeName().val for e in self.admin.lookupExperimenters()}
+
+
+def password_of(omename):
+    return f"Pw-{omename}-Init!"
+
+
+class Inventory:
+    """A small accounts inventory in memory, expanded with the validator's model, applied by the module."""
+
+    def __init__(self, target, state_dir):
+        self.t = target
+        self.p = target.prefix
+        self.state_dir = str(state_dir)
+        self.people = {}
+        self.teams = {}
+        self.referents = []
+        self.settings = {}
+        self.external = []
+
+    def n(self, name):
+        """A name with this run's prefix (empty against the stand-in)."""
+        return self.p + name
+
+    def person(self, name, **fields):
+        omename = self.n(name)
+        self.people[omename] = dict({"omename": omename, "first_name": name.title(), "last_name": "Test",
+                                     "email": f"{omename}@example.org", "site": "iBV", "status": "active",
+                                     "password_var": f"vault_pw_{omename.replace('-', '_')}"}, **fields)
+        return omename
+
+    def team(self, name, leader, members=(), **fields):
+        self.teams[self.n(name)] = dict({"name": self.n(name), "site": "iBV", "leader": self.n(leader),
+                                         "members": [self.n(m) for m in members]}, **fields)
+        return self.n(name)
+
+    def documents(self):
+        docs = {"inv/accounts/people.yml": {"people": list(self.people.values())},
+                "inv/accounts/referents.yml": {"referents": {"members": [self.n(r) for r in self.referents]}},
+                "inv/accounts/settings.yml": {"settings": dict({"referents_group": self.n("referents"),
+                                                                "deactivated_group": self.n("User désactivés")},
+                                                               **self.settings)}}
+        for name, team in self.teams.items():
+            docs[f"inv/accounts/teams/{name}.yml"] = {"team": team}
+        if self.external:
+            docs["inv/accounts/external_groups.yml"] = {"external_groups": self.external}
+        return docs
+
+    def desired(self, today=None):
+        docs = self.documents()
+        problems = model.semantic_problems(docs)
+        assert not problems, problems
+        return model.expand(docs, today=today)
+
+    def run(self, check=False, user=None, password=None, **extra):
+        desired = self.desired()
+        passwords = {p["password_var"]: password_of(p["omename"]) for p in self.people.values() if p.get("password_var")}
+        passwords.update(extra.pop("passwords", {}))
+        args = dict(self.t.connection_args(user, password), desired=desired, passwords=passwords, **extra)
+        if "state_dir" in load_module("omero_accounts").argument_spec():  # (older module versions had none)
+            args["state_dir"] = self.state_dir
+        result, raw = run_module("omero_accounts", args, check_mode=check)
+        for secret in passwords.values():
+            assert secret not in raw, "a password reached the module's output"
+        return result
+
+
