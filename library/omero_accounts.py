@@ -10,17 +10,33 @@ short_description: Reconcile the whole declarative OMERO accounts model (groups,
 description:
   - Applies the desired state that C(scripts/validate-inventory --expand) computes from
     C(inventories/<env>/accounts/) - team, collaboration, referents, public, external and deactivated-users
-    groups, every active person, and every departed person - in B(one) omero-py session.
-  - Reads the current state in two bulk admin-service calls (C(lookupGroups), C(lookupExperimenters)) plus
-    one C(getAdminPrivileges) per referent, so a run with nothing to change costs 2 + (number of
-    referents) admin-service calls whatever the number of users and groups.
-  - Groups listed are managed with C(exact) membership and owners. Users listed are created, updated,
-    put in their groups (their membership of groups this inventory does not manage is left alone) and,
-    for referents, made restricted administrators.
-  - A departed person who still has an account gets their data transferred to their team leader
-    (C(omero.cmd.Chown2)), or deleted (C(omero.cmd.Delete2)) only when the inventory says
-    C(delete_data) - true explicitly; the account is then moved to the deactivated-users group, removed
-    from every other group including C(user) (no more log-in), and renamed C(A_utiliser_<n>).
+    groups, every active person, and every departed person - in B(one) omero-py session, acting with the
+    privileges of O(admin_user) (root, or a referent - a restricted administrator).
+  - Reads the current state in three bulk admin-service calls (C(lookupGroups), C(lookupExperimenters),
+    C(getCurrentAdminPrivileges)) plus one C(getAdminPrivileges) per referent, so a run with nothing to change
+    costs 3 + (number of referents) admin-service calls whatever the number of users and groups.
+  - Every change the real OMERO.server would refuse is found B(before any change) and the run stops with a
+    message naming the person or group and the rule - a person left in the C(user) group only, root or the
+    session's own account leaving C(system)/C(user), C(user) as a default group, renaming root or guest,
+    privileges the session does not hold, a new account without an initial password - then the graph
+    requests of the plan are run with C(dryRun) (a refused ownership transfer stops the run there too).
+  - Rights are taken away before they are given; a referent's privileges are written before they join
+    C(system), so nobody is ever a full administrator by accident. A run that fails mid-way names the action
+    that failed; the next run plans from what the server holds and converges.
+  - Groups listed are managed with C(exact) membership and owners. A change to private of a readable group
+    deletes links, comments, ratings, ROIs and rendering settings between different owners (Chmod2), so it is
+    refused unless the group says C(allow_downgrade), and the plan then lists what the server would delete.
+  - A departed person who still has an account gets their data in each group transferred to that group's
+    leader (C(omero.cmd.Chown2) with the ids of everything they own in it, data stays in its group), or to
+    C(transfer_to) when the inventory names one, or deleted (C(omero.cmd.Delete2) - containers, images, ROIs,
+    files, tags and every other annotation and link they own) only when the inventory says
+    C(delete_data) - true explicitly; the account is then moved to the deactivated-users group ("User
+    desactives" by default), removed from every other group including C(user) (no more log-in) and renamed
+    C(A_utiliser_<n>).
+  - With O(state_dir), a change made in OMERO outside the inventory since the last run (for example by a
+    referent in OMERO.web) is drift - reported in C(drift) and kept, unless the inventory's settings say
+    C(drift_policy) - revert. Passwords are set when an account is created and reset only once per new
+    value of a person's C(password_reset).
 version_added: "1.0.0"
 author:
   - omero-deploy authors
@@ -79,7 +95,8 @@ actions:
   returned: always
   type: list
   elements: str
-  sample: ["create group brau (read-annotate)", "transfer data of pdubois to cmartin", "rename deactivated user pdubois to A_utiliser_1"]
+  sample: ["create group brau (read-annotate)", "transfer data of pdubois in group martin to cmartin (1 Dataset, 2 Image)",
+           "rename deactivated user pdubois to A_utiliser_1"]
 plan:
   description: The same changes as structured data; C(password) is only a boolean.
   returned: always
@@ -96,8 +113,19 @@ diff:
     after:
       description: Managed groups and users after the run.
       type: dict
+drift:
+  description: One line per change made in OMERO outside the inventory since the last run, and whether it was kept or reverted.
+  returned: always
+  type: list
+  elements: str
+  sample: ["drift: tkowalski joined group brau in OMERO, not in the inventory (kept: set drift_policy: revert to undo it)"]
+drift_items:
+  description: The same as structured data (fact, OMERO's value, the inventory's value).
+  returned: always
+  type: list
+  elements: dict
 passwords_not_given:
-  description: Vault variables named by people's C(password_var) that had no value (those users get no password).
+  description: Vault variables named by people's C(password_var) that had no value (a new account among them is refused).
   returned: always
   type: list
   elements: str
