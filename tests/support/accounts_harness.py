@@ -20,7 +20,6 @@ import omero_accounts_model as model
 from module_runner import load_module, run_module
 from omero.rtypes import rlong, rstring, rtime
 
-
 # What the tests seed and read back; independent of the code under test (module_utils/omero_client.py).
 SEEDED_CLASSES = ("Project", "Dataset", "Image", "Roi", "OriginalFile", "ProjectDatasetLink", "DatasetImageLink",
                   "ImageAnnotationLink")

@@ -373,7 +373,7 @@ class AdminI(omero.api.IAdmin):
             userName=self.store.users[uid]["omename"], userId=uid, isAdmin=self.store.is_admin(uid),
             groupId=default, groupName=self.store.groups[default]["name"] if default is not None else "",
             memberOfGroups=self.store.member_of(uid), leaderOfGroups=self.store.leader_of(uid),
-            adminPrivileges=_privilege_objects(self.caller.privileges()))
+            adminPrivileges=sorted(self.caller.privileges()))
 
     # groups --------------------------------------------------------------------------------------
     @_amd("createGroup")
@@ -783,14 +783,20 @@ class Graph:
         """ROIs and rendering settings on the given images, file annotations' files."""
         return {oid for oid, obj in self.data.items() if obj["type"] in ATTACHED and obj["image"] in oids}
 
-    def orphans_after(self, deleted_links, deleted):
-        """Comment/basic/map annotations whose every link goes (blitz-chmod-rules.xml / blitz-delete-rules.xml)."""
+    def orphans_after(self, deleted_links, deleted, same_owner_too=False):
+        """Annotations whose every link goes: comment, basic (ratings) and map annotations
+        (blitz-chmod-rules.xml, blitz-delete-rules.xml "Delete orphaned annotations"); with
+        ``same_owner_too`` also tags and file annotations owned by the owner of a deleted annotated object
+        (blitz-delete-rules.xml "consider its file or tag annotations ... owned by the object's owner")."""
         out = set()
         for aid, ann in self.data.items():
-            if ann["type"] not in ORPHAN_DELETED or aid in deleted:
+            if aid in deleted or ann["type"] not in ANNOTATIONS:
                 continue
             links = {lid for lid, link in self.data.items() if link["type"] in ANNOTATION_LINKS and link["child"] == aid}
-            if links and links <= deleted_links:
+            if not links or not links <= deleted_links:
+                continue
+            if ann["type"] in ORPHAN_DELETED or same_owner_too and any(self.data[self.data[lid]["parent"]]["owner"] == ann["owner"]
+                                        and self.data[lid]["parent"] in deleted for lid in links):
                 out.add(aid)
         return out
 
@@ -944,7 +950,8 @@ class Graph:
             changed = len(deleted) != before
         links = self.links_touching(deleted)
         deleted |= links
-        deleted |= self.orphans_after({d for d in links if self.data[d]["type"] in ANNOTATION_LINKS}, deleted)
+        deleted |= self.orphans_after({d for d in links if self.data[d]["type"] in ANNOTATION_LINKS}, deleted,
+                                      same_owner_too=True)
         deleted |= {oid for oid, obj in self.data.items() if obj["type"] == "OriginalFile" and any(
             self.data[a].get("file") == oid for a in deleted if self.data[a]["type"] == "FileAnnotation")
             and not any(o.get("file") == oid for k, o in self.data.items() if k not in deleted)}
