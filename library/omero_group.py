@@ -37,6 +37,13 @@ options:
         description: Permission level; left alone when omitted (new groups are then private).
         type: str
         choices: [private, read-only, read-annotate, read-write]
+      allow_downgrade:
+        description:
+          - Allow changing a readable group to V(private). The server then deletes every link, comment,
+            rating, ROI and rendering setting between different owners in the group (Chmod2); without this
+            option such a change is refused before anything is changed. Check mode lists what would be deleted.
+        type: bool
+        default: false
       description:
         description: Group description; left alone when omitted.
         type: str
@@ -133,6 +140,7 @@ def argument_spec():
         groups={"type": "list", "elements": "dict", "required": True, "options": {
             "name": {"type": "str", "required": True},
             "permissions": {"type": "str", "choices": PERMISSION_CHOICES},
+            "allow_downgrade": {"type": "bool", "default": False},
             "description": {"type": "str"},
             "owners": {"type": "list", "elements": "str"},
             "members": {"type": "list", "elements": "str"},

@@ -249,3 +249,27 @@ def test_benchmark_meets_the_no_change_budget():
     assert summary["calls_no_change"] <= 5
     assert summary["sessions_no_change"] == 1 and summary["changed_no_change"] is False
     assert summary["calls_first_run"] >= 500 + 150  # every user and group was really created
+
+
+def test_omero_group_downgrade_is_opt_in_and_check_mode_lists_deletions(server):
+    args = server.connection_args()
+    run_module("omero_group", dict(args, groups=[{"name": "team-d", "permissions": "read-annotate"}]))
+    run_module("omero_user", dict(args, users=[
+        {"omename": n, "first_name": n.title(), "last_name": "Test", "groups": ["team-d"], "password": PASSWORD}
+        for n in ("anna", "bert")]))
+    store = server.store
+    gid = store.group_id("team-d")
+    image = store.add_object("Image", store.user_id("anna"), gid)
+    tag = store.add_object("TagAnnotation", store.user_id("bert"), gid)
+    store.add_object("ImageAnnotationLink", store.user_id("bert"), gid, parent=image, child=tag)
+    refused, _ = run_module("omero_group", dict(args, groups=[{"name": "team-d", "permissions": "private"}]))
+    assert refused["failed"] is True and "allow_downgrade" in refused["msg"]
+    check, _ = run_module("omero_group", dict(args, groups=[{"name": "team-d", "permissions": "private",
+                                                             "allow_downgrade": True}]), check_mode=True)
+    assert check["actions"] == ["change permissions of group team-d from read-annotate to private "
+                                "(allow_downgrade: deletes 1 ImageAnnotationLink)"]
+    assert store.groups[gid]["permissions"] == "rwra--"
+    done, _ = run_module("omero_group", dict(args, groups=[{"name": "team-d", "permissions": "private",
+                                                            "allow_downgrade": True}]))
+    assert done["changed"] and store.groups[gid]["permissions"] == "rw----"
+    assert tag in store.data and image in store.data  # the tag stays (not a basic/comment annotation)
