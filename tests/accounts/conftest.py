@@ -23,7 +23,7 @@ for path in (ROOT / "module_utils", ROOT / "tests" / "support"):
 pytest.importorskip("omero", reason="omero-py (with zeroc-ice 3.6) is not installed: the accounts suite needs it")
 pytest.importorskip("Ice", reason="zeroc-ice is not installed: the accounts suite needs it")
 
-from accounts_harness import Inventory, Target
+from accounts_harness import Inventory, Target, password_of
 
 REAL_HOST = os.environ.get("OMERO_TEST_HOST")
 
@@ -60,3 +60,15 @@ def two_teams(inventory):
     inv.teams[inv.n("team-b")]["members"].append(inv.n("refe"))
     inv.referents = ["refe"]
     return inv
+
+
+@pytest.fixture
+def both_departs(target, two_teams):
+    """two_teams applied; 'both' owns one image in team A and is now marked departed. Returns the image id."""
+    inv = two_teams
+    inv.run()
+    both = inv.n("both")
+    with target.session(both, password_of(both)) as s:
+        image = s.image(inv.n("team-a"))
+    inv.people[both]["status"] = "departed"
+    return image

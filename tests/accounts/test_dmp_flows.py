@@ -220,13 +220,8 @@ def test_external_group_is_created_and_its_expiry_reported(target, inventory):
     assert [g["name"] for g in result["reports"]["external_groups"]] == [inv.n("ext-labx")]
 
 
-def test_failure_mid_run_names_the_action_and_the_next_run_converges(target, two_teams):
-    inv = two_teams
-    inv.run()
-    both = inv.n("both")
-    with target.session(both, password_of(both)) as s:
-        image = s.image(inv.n("team-a"))
-    inv.people[both]["status"] = "departed"
+def test_failure_mid_run_names_the_action_and_the_next_run_converges(target, two_teams, both_departs):
+    inv, image, both = two_teams, both_departs, two_teams.n("both")
     target.fault("IAdmin.updateExperimenter")  # the rename, the departure's last step, fails
     failed = inv.run()
     assert failed.get("failed") is True

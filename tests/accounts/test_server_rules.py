@@ -13,14 +13,9 @@ def mutations(target):
     return target.store.mutating_calls() if target.store is not None else None
 
 
-def test_departure_moves_data_with_explicit_targets_never_experimenter(target, two_teams):
+def test_departure_moves_data_with_explicit_targets_never_experimenter(target, two_teams, both_departs):
     # blitz-chown-rules.xml chownTargets has no Experimenter: the whole-user form of the old code was refused.
-    inv = two_teams
-    inv.run()
-    both = inv.n("both")
-    with target.session(both, password_of(both)) as s:
-        image = s.image(inv.n("team-a"))
-    inv.people[both]["status"] = "departed"
+    inv, image = two_teams, both_departs
     result = inv.run()
     assert result["changed"] is True, result.get("msg")
     transfers = [a for a in result["plan"] if a["action"] == "transfer_data"]
