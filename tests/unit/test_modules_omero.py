@@ -266,8 +266,8 @@ def test_omero_group_downgrade_is_opt_in_and_check_mode_lists_deletions(server):
     assert refused["failed"] is True and "allow_downgrade" in refused["msg"]
     check, _ = run_module("omero_group", dict(args, groups=[{"name": "team-d", "permissions": "private",
                                                              "allow_downgrade": True}]), check_mode=True)
-    assert check["actions"] == ["change permissions of group team-d from read-annotate to private "
-                                "(allow_downgrade: deletes 1 ImageAnnotationLink)"]
+    assert check["actions"] == [("change permissions of group team-d from read-annotate to private "
+                                 "(allow_downgrade: deletes 1 ImageAnnotationLink)")]
     assert store.groups[gid]["permissions"] == "rwra--"
     done, _ = run_module("omero_group", dict(args, groups=[{"name": "team-d", "permissions": "private",
                                                             "allow_downgrade": True}]))
