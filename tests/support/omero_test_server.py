@@ -161,11 +161,11 @@ class Store:
 
     def check_user(self, uid):
         if uid not in self.users:
-            raise _usage(f"No such experimenter: {uid}")
+            raise _usage(f"No such experimenter: {uid}")  # AdminImpl.userProxy: an unknown id is refused
 
     def check_group(self, gid):
         if gid not in self.groups:
-            raise _usage(f"No such group: {gid}")
+            raise _usage(f"No such group: {gid}")  # AdminImpl.groupProxy: an unknown id is refused
 
     def member_ids(self, gid):
         return [uid for uid, links in self.links.items() if any(g == gid for g, _o in links)]
@@ -345,14 +345,14 @@ class AdminI(omero.api.IAdmin):
     def lookupGroup_async(self, name):
         gid = self.store.group_id(name)
         if gid is None:
-            raise _usage(f"No such group: {name}")
+            raise _usage(f"No such group: {name}")  # AdminImpl.lookupGroup: ApiUsageException when absent
         return self.store.group_object(gid)
 
     @_amd("lookupExperimenter")
     def lookupExperimenter_async(self, name):
         uid = self.store.user_id(name)
         if uid is None:
-            raise _usage(f"No such experimenter: {name}")
+            raise _usage(f"No such experimenter: {name}")  # AdminImpl.lookupExperimenter: ApiUsageException when absent
         return self.store.user_object(uid)
 
     @_amd("getAdminPrivileges")
@@ -418,7 +418,7 @@ class AdminI(omero.api.IAdmin):
             if self.store.links[self.caller.uid] and self.store.links[self.caller.uid][0][0] == gid:
                 raise _validation(f"cannot rename the current group context '{current['name']}'")  # AdminImpl.updateGroup
             if name is None or self.store.group_id(name) is not None:
-                raise _validation(f"group name {name!r} taken")
+                raise _validation(f"group name {name!r} taken")  # unique ExperimenterGroup.name
         current.update(name=name, description=_val(group.getDescription()) or "")  # null description clears it
 
     # users ---------------------------------------------------------------------------------------
@@ -492,7 +492,7 @@ class AdminI(omero.api.IAdmin):
             if name in fixed:  # AdminImpl.copyAndSaveExperimenter
                 raise _validation(f"cannot change name to special experimenter '{name}'")
             if name is None or self.store.user_id(name) is not None:
-                raise _validation(f"omeName {name!r} taken")
+                raise _validation(f"omeName {name!r} taken")  # unique Experimenter.omeName
         if not _val(e.getFirstName()) or not _val(e.getLastName()):
             raise _validation("first and last name required")  # not-null columns
         # AdminImpl.copyAndSaveExperimenter copies omeName, email, first, middle, last name and institution as
@@ -599,7 +599,7 @@ class AdminI(omero.api.IAdmin):
     def changeUserPassword_async(self, name, password):
         uid = self.store.user_id(name)
         if uid is None:
-            raise _usage(f"No such experimenter: {name}")
+            raise _usage(f"No such experimenter: {name}")  # AdminImpl.userProxy(omeName)
         self.caller.admin_of_user()  # AdminImpl.changeUserPassword
         if self.store.admin_privileges(uid) - self.caller.privileges():  # AdminImpl.changeUserPassword
             raise _security("Cannot change the password of a more privileged user.")
@@ -735,14 +735,14 @@ class UpdateI(omero.api.IUpdate):
             image = _val(obj.getImage().getId())
             target = self.store.data.get(image)
             if target is None or target["group"] != gid:
-                raise _security(f"cannot attach a ROI to object {image}")
+                raise _security(f"cannot attach a ROI to object {image}")  # an ROI hangs off an image of the same group
             if target["owner"] != uid and perms[3] not in "aw":
                 raise _security(f"cannot annotate another user's image in a {perms} group")  # BasicACLVoter.allowAnnotate
             record["image"] = image
         elif kind == "FileAnnotation":
             file_id = _val(obj.getFile().getId()) if obj.getFile() is not None else None
             if file_id is not None and file_id not in self.store.data:
-                raise _security(f"no such file {file_id}")
+                raise _security(f"no such file {file_id}")  # FileAnnotation.file must exist
             record["file"] = file_id
         oid = next(self.store.ids)
         self.store.data[oid] = record
