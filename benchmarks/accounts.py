@@ -15,6 +15,7 @@ import argparse
 import json
 import pathlib
 import sys
+import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -55,12 +56,14 @@ def main():
     desired = model.expand(documents)
     passwords = {f"vault_pw_{i:04d}": f"Bench-Passw0rd-{i}!" for i in range(args.users)}
     results = {}
-    with OmeroTestServer() as server:
+    # As the role runs it: with a state directory (drift detection, records) on the server host.
+    with OmeroTestServer() as server, tempfile.TemporaryDirectory() as state_dir:
         conn = server.connection_args()
         for run in ("first_run", "no_change"):
             server.reset_counts()
             start = time.perf_counter()
-            result, _raw = run_module("omero_accounts", dict(conn, desired=desired, passwords=passwords))
+            result, _raw = run_module("omero_accounts", dict(conn, desired=desired, passwords=passwords,
+                                                             state_dir=state_dir))
             seconds = time.perf_counter() - start
             if result.get("failed"):
                 print(f"{run}: module failed: {result.get('msg')}", file=sys.stderr)
