@@ -278,7 +278,8 @@ def _schema_message(error):
     return error.message
 
 
-KINDS = ("people", "team", "referents", "public_group", "external_groups", "settings")
+KINDS = ("people", "team", "referents", "public_group", "external_groups", "settings",
+         "retention_extensions", "transfers")  # the last two: module_utils/omero_governance.py
 
 
 # --------------------------------------------------------------------------------------------------
