@@ -35,6 +35,7 @@ import omero.cmd
 import omero.model
 import omero.ObjectFactoryRegistrar
 import omero.rtypes
+import omero_test_server_governance  # governance hook (issue 11)
 from omero.rtypes import rbool, rlong, rstring
 
 ALL_PRIVILEGES = frozenset((
@@ -681,8 +682,8 @@ class QueryI(omero.api.IQuery):
             rows = lambda oid, obj: [rlong(oid)]
         else:
             match = self.several.match(query)
-            if not match:
-                raise _unknown(f"query {query!r}")
+            if not match:  # governance hook (issue 11): its projections, refused there when unknown
+                return omero_test_server_governance.projection(self.store, query, params, _unknown, self._visible)
             kind, uids = self._class(match.group(1)), {_val(x) for x in _val(params.map["uids"])}
             rows = lambda oid, obj: [rlong(oid), rlong(obj["owner"]), rlong(obj["group"])]
         return [rows(oid, obj) for oid, obj in sorted(self.store.data.items())
@@ -1034,10 +1035,10 @@ class SessionI(omero.api.ServiceFactory):
     def submit_async(self, cb, request, current=None):
         kind = type(request).__name__
         with self.store.lock:
-            self.store.counts[f"submit.{kind}" + (".dryRun" if request.dryRun else "")] += 1
+            self.store.counts[f"submit.{kind}" + (".dryRun" if getattr(request, "dryRun", False) else "")] += 1  # hook: DiskUsage2 has no dryRun
             graph = Graph(self.store, self.caller)
             try:
-                if self.store.faults[f"submit.{kind}"] > 0 and not request.dryRun:
+                if self.store.faults[f"submit.{kind}"] > 0 and not getattr(request, "dryRun", False):
                     self.store.faults[f"submit.{kind}"] -= 1
                     raise GraphFail("fault", f"injected fault in submit.{kind}")
                 if isinstance(request, omero.cmd.Chmod2):
@@ -1046,6 +1047,8 @@ class SessionI(omero.api.ServiceFactory):
                     response = graph.chown(request)
                 elif isinstance(request, omero.cmd.Delete2):
                     response = graph.delete_request(request)
+                elif isinstance(request, omero.cmd.DiskUsage2):  # governance hook (issue 11)
+                    response = omero_test_server_governance.disk_usage(self.store, request, self.caller)
                 else:
                     raise _unknown(f"request {kind}")
             except GraphFail as exc:  # helper.cancel(...): an ERR, or a GraphException carrying the message
@@ -1123,8 +1126,9 @@ class RouterI(Glacier2.Router):
 class OmeroTestServer:
     """Start with ``with OmeroTestServer() as server:``; connect to 127.0.0.1:``server.port`` over tcp."""
 
-    def __init__(self, root_password="Root-Test-Passw0rd!"):
+    def __init__(self, root_password="Root-Test-Passw0rd!", port=0):
         self.root_password = root_password
+        self.wanted_port = port  # governance hook (issue 11): a fixed port for the molecule scenario
         self.store = Store(root_password)
         self.communicator = None
         self.port = None
@@ -1138,7 +1142,7 @@ class OmeroTestServer:
         omero.ObjectFactoryRegistrar.registerObjectFactory(self.communicator, None)
         for factory in omero.rtypes.ObjectFactories.values():
             factory.register(self.communicator)
-        adapter = self.communicator.createObjectAdapterWithEndpoints("OmeroTestServer", "tcp -h 127.0.0.1 -p 0")
+        adapter = self.communicator.createObjectAdapterWithEndpoints("OmeroTestServer", f"tcp -h 127.0.0.1 -p {self.wanted_port}")
         adapter.add(RouterI(self.store, adapter), Ice.Identity("router", "OMERO.Glacier2"))
         adapter.activate()
         self.port = adapter.getEndpoints()[0].getInfo().port

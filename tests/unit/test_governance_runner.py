@@ -1,0 +1,214 @@
+"""The governance runner (roles/governance/files/omero-governance) against the stand-in server and an SMTP sink.
+
+The runner runs as a subprocess with this interpreter (omero-py), the stand-in answers DiskUsage2 and
+the projections (tests/support/omero_test_server_governance.py), the sink keeps the mails.
+"""
+import grp
+import json
+import os
+import pathlib
+import socket
+import stat
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("omero", reason="omero-py (with zeroc-ice 3.6) is not installed: the runner needs it")
+
+import omero_test_server_governance as seed
+from omero_test_server import OmeroTestServer
+from smtp_sink_thread import SmtpSink
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+RUNNER = ROOT / "roles" / "governance" / "files" / "omero-governance"
+SUPPORT = "omero-support@example.org"
+GB = 1000 ** 3
+TODAY = "2027-01-22"  # a review month; ext-x expires in 5 days
+
+INVENTORY = {
+    "people": {
+        "lead": {"name": "Lea Leader", "email": "lead@example.org", "site": "iBV", "status": "active"},
+        "memb": {"name": "Max Member", "email": "memb@example.org", "site": "iBV", "status": "active"},
+        "ref": {"name": "Rita Referent", "email": "ref@example.org", "site": "iBV", "status": "active"},
+        "owner": {"name": "Ona Owner", "email": "owner@example.org", "site": "iBV", "status": "active"},
+        "ext": {"name": "Ext Ern", "email": "ext@labx.example.org", "site": "Lab X", "status": "active"},
+    },
+    "teams": {"team-a": {"leader": "lead", "site": "iBV"}},
+    "external_groups": [{"name": "ext-x", "site": "Lab X", "created": "2026-12-28", "expires": "2027-01-27",
+                         "quota_gb": 100, "owners": ["owner"], "members": ["ext"]}],
+    "referents": ["ref"],
+    "retention_extensions": [],
+    "transfers": [],
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def world(tmp_path):
+    with OmeroTestServer() as server, SmtpSink() as sink:
+        store = server.store
+        uids = {}
+        uids["lead"] = seed.add_user(store, "lead", ["team-a"], owner_of=["team-a"], email="lead@example.org")
+        uids["memb"] = seed.add_user(store, "memb", ["team-a"], email="memb@example.org")
+        uids["ref"] = seed.add_user(store, "ref", ["team-a"], email="ref@example.org")
+        uids["owner"] = seed.add_user(store, "owner", ["team-a", "ext-x"], owner_of=["ext-x"])
+        uids["ext"] = seed.add_user(store, "ext", ["ext-x"], password="Ext-Passw0rd!")
+        team, ext = store.group_id("team-a"), store.group_id("ext-x")
+        seed.add_object(store, "Image", uids["ext"], ext, "big.czi", "2027-01-02", 85 * GB)
+        project = seed.add_object(store, "Project", uids["memb"], team, "thesis", "2021-06-01")
+        dataset = seed.add_object(store, "Dataset", uids["memb"], team, "day1", "2021-06-01")
+        seed.link(store, "ProjectDatasetLink", project, dataset)
+        image = seed.add_object(store, "Image", uids["memb"], team, "cell.tif", "2021-06-01", 3 * GB)
+        seed.link(store, "DatasetImageLink", dataset, image)
+        seed.add_object(store, "Image", uids["lead"], team, None, "2020-02-02")  # orphan, no name, no size
+        sessions = seed.login_sessions(store)
+        sessions += [(uids["lead"], "2026-12-01"), (uids["memb"], "2025-12-01"), (uids["owner"], "2027-01-10")]
+        password = tmp_path / "omero-password"
+        password.write_text(server.root_password + "\n")
+        (tmp_path / "reports").mkdir()
+        cfg = {"omero": {"host": "127.0.0.1", "port": server.port, "protocol": "tcp", "user": "root",
+                         "password_file": str(password)},
+               "smtp": {"host": "127.0.0.1", "port": sink.port}, "mail_from": SUPPORT, "support": SUPPORT,
+               "state_file": str(tmp_path / "state.json"), "report_dir": str(tmp_path / "reports"),
+               "report_group": grp.getgrgid(os.getgid()).gr_name, "lock_file": str(tmp_path / "lock"),
+               "expiry_policy": "disable_login", "inventory": INVENTORY}
+        (tmp_path / "config.json").write_text(json.dumps(cfg))
+        yield {"server": server, "sink": sink, "cfg": cfg, "dir": tmp_path, "uids": uids}
+
+
+def run(world, *args, cfg=None):
+    path = world["dir"] / "config.json"
+    if cfg is not None:
+        path = world["dir"] / "config-alt.json"
+        path.write_text(json.dumps(cfg))
+    env = dict(os.environ, OMERO_GOVERNANCE_LIB=str(ROOT / "module_utils"))
+    proc = subprocess.run([sys.executable, str(RUNNER), "--config", str(path), *args], capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+    summary = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else None
+    return proc.returncode, summary, proc.stderr
+
+
+def mails(sink):
+    return sorted(((m["message"]["Subject"], tuple(sorted(m["envelope"]["to"])), m["message"].get_payload())
+                   for m in sink.messages), key=lambda t: t[0])
+
+
+def test_run_mails_what_is_due_once_and_check_sends_nothing(world):
+    sink, store = world["sink"], world["server"].store
+    rc, summary, err = run(world, "run", "--check", "--today", TODAY)
+    assert rc == 0, err
+    assert len(summary["due"]) == 6 and sink.messages == [], [d["subject"] for d in summary["due"]]
+    assert not (world["dir"] / "state.json").exists() and list((world["dir"] / "reports").iterdir()) == []
+    assert store.mutating_calls() == store.counts["submit.DiskUsage2"] == 1  # a read-only request
+
+    store.counts.clear()
+    rc, summary, err = run(world, "run", "--today", TODAY)
+    assert rc == 0, err
+    got = mails(sink)
+    subjects = [s for s, _to, _b in got]
+    assert subjects == [
+        "[OMERO] 1 item(s) of lead in team-a older than 5 years",
+        "[OMERO] 1 item(s) of memb in team-a older than 5 years",
+        "[OMERO] Account review 2027-01: Lab X (1 active, 1 flagged)",
+        "[OMERO] Account review 2027-01: iBV (4 active, 2 flagged)",
+        "[OMERO] Group ext-x expires on 2027-01-27 (5 day(s) left)",
+        "[OMERO] Group ext-x: 85 % of its 100 GB quota used",
+    ], subjects
+    by_subject = {s: (to, body) for s, to, body in got}
+    retention_to, retention_body = by_subject[subjects[1]]
+    assert retention_to == ("lead@example.org", "memb@example.org")  # the owner, the leader in copy
+    assert "Project:" in retention_body and "thesis" in retention_body
+    assert by_subject[subjects[3]][0] == ("ref@example.org",)
+    review = by_subject[subjects[3]][1]
+    assert "memb" in review and "<- no login for 12 months" in review and "<- no login ever" in review
+    assert by_subject[subjects[5]][0] == ("omero-support@example.org", "owner@example.org")
+    assert all(m["message"]["From"] == SUPPORT for m in sink.messages)
+    # One session; the reads do not depend on the catalogue's size.
+    assert store.counts["Router.createSession"] == 1
+    assert summary["calls"] < 20 and sum(store.counts.values()) < 20, dict(store.counts)
+    assert store.counts["submit.DiskUsage2"] == 1 and store.counts["IQuery.projection"] == 4
+
+    # Reports: HTML (with the growth plot) and CSV, 0640 to the administrators' group.
+    for path in summary["reports"]:
+        st = os.stat(path)
+        assert stat.S_IMODE(st.st_mode) == 0o640 and st.st_gid == os.getgid(), path
+    html = pathlib.Path(summary["reports"][0]).read_text()
+    assert "<svg" in html and "ext-x" in html
+    assert "retention,memb / team-a,Project:" in pathlib.Path(summary["reports"][1]).read_text()
+    assert stat.S_IMODE(os.stat(world["cfg"]["state_file"]).st_mode) == 0o600
+
+    # Same day again: nothing new.
+    rc, summary, _err = run(world, "run", "--today", TODAY)
+    assert rc == 0 and summary["due"] == [] and len(sink.messages) == 6
+
+
+def test_a_refused_notice_fails_the_run_and_is_sent_by_the_next(world):
+    sink = world["sink"]
+    closed = dict(world["cfg"], smtp={"host": "127.0.0.1", "port": free_port()})
+    rc, summary, err = run(world, "run", "--today", TODAY, cfg=closed)
+    assert rc == 1 and len(summary["failed"]) == 6 and summary["sent"] == []
+    assert "NOT SENT" in err
+    rc, summary, err = run(world, "run", "--today", TODAY)
+    assert rc == 0, err
+    assert len(summary["sent"]) == 6 and len(sink.messages) == 6
+
+
+def test_expired_group_disables_external_logins_only_once(world):
+    store, uids = world["server"].store, world["uids"]
+    rc, summary, err = run(world, "run", "--check", "--today", "2027-01-28")
+    assert rc == 0 and summary["deactivated"] == ["ext"]
+    assert [g for g, _o in store.links[uids["ext"]]] == [store.group_id("ext-x"), 1]  # check mode: unchanged
+    rc, summary, err = run(world, "run", "--today", "2027-01-28")
+    assert rc == 0, err
+    assert summary["deactivated"] == ["ext"]
+    assert [g for g, _o in store.links[uids["ext"]]] == [store.group_id("ext-x")]  # out of "user": no login
+    assert 1 in [g for g, _o in store.links[uids["owner"]]]  # the owner keeps theirs
+    assert any(m["message"]["Subject"] == "[OMERO] Group ext-x expired on 2027-01-27" for m in world["sink"].messages)
+    rc, summary, _err = run(world, "run", "--today", "2027-01-28")
+    assert summary["deactivated"] == [] and summary["due"] == []
+
+
+def test_transfers_check_then_apply_once(world):
+    store, uids = world["server"].store, world["uids"]
+    project = next(oid for oid, o in store.data.items() if o["type"] == "Project")
+    inventory = dict(INVENTORY, transfers=[{"id": "form-1", "from": "memb", "to": "lead", "objects": [f"Project:{project}"]}])
+    cfg = dict(world["cfg"], inventory=inventory)
+    rc, summary, err = run(world, "transfers", "--check", cfg=cfg)
+    assert rc == 0, err
+    assert summary["would_apply"][0]["id"] == "form-1" and store.data[project]["owner"] == uids["memb"]
+    assert store.counts["submit.Chown2"] == 0
+    rc, summary, err = run(world, "transfers", cfg=cfg)
+    assert rc == 0, err
+    assert [a["id"] for a in summary["applied"]] == ["form-1"]
+    assert store.requests[-1][:2] == ("Chown2", {"Project": [project]})
+    rc, summary, _err = run(world, "transfers", cfg=cfg)
+    assert summary["applied"] == [] and summary["already_applied"] == ["form-1"]
+
+
+def test_transfer_of_a_missing_object_is_refused(world):
+    inventory = dict(INVENTORY, transfers=[{"id": "form-2", "from": "memb", "to": "lead", "objects": ["Dataset:999999"]}])
+    rc, summary, _err = run(world, "transfers", cfg=dict(world["cfg"], inventory=inventory))
+    assert rc == 1 and summary["problems"] == ["transfer form-2: Dataset:999999 does not exist"]
+    assert world["server"].store.counts["submit.Chown2"] == 0
+
+
+def test_stand_in_refuses_unknown_queries_and_targets(world):
+    import omero
+    import omero.cmd
+    from omero_test_server import _unknown
+
+    store = world["server"].store
+    with pytest.raises(omero.InternalException):
+        seed.projection(store, "select i.id from Image i", None, _unknown)
+    with pytest.raises(omero.QueryException):
+        seed.projection(store, seed.OLD_IMAGES, omero.sys.ParametersI(), _unknown)  # :cutoff not bound
+    bad = omero.cmd.DiskUsage2(targetClasses=["Session"])
+    assert isinstance(seed.disk_usage(store, bad), omero.cmd.ERR)
+    ok = seed.disk_usage(store, omero.cmd.DiskUsage2(targetObjects={"ExperimenterGroup": [store.group_id("team-a")]}))
+    assert sum(ok.totalBytesUsed.values()) == 3 * GB  # the orphan image without size is not counted
