@@ -28,7 +28,7 @@ Rules (the DMP, ``dmp-mica-omero.txt``):
 import datetime
 import re
 
-from omero_accounts_model import Problem, _parse_date, collect
+from omero_accounts_model import Problem, _parse_date, collect, settings_of
 
 QUOTA_THRESHOLDS = (80, 100)
 EXPIRY_WARNING_DAYS = 7
@@ -228,7 +228,7 @@ def governance_config(documents):
     for _path, team in by_kind.get("team", []):
         info = {"leader": team.get("leader"), "site": team.get("site")}
         teams[team["name"]] = info
-        teams[team["name"] + "-collab"] = info
+        teams[team["name"] + settings_of(by_kind)["collaboration_suffix"]] = info
         for extra in team.get("collaboration_groups") or []:
             teams[extra["name"]] = info
     external = []
