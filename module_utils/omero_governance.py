@@ -426,7 +426,7 @@ def review_notices(config, server, today, support, inactive_months=INACTIVE_MONT
              "(status: departed) in a pull request on the accounts inventory."), ""]
             + ["  {:<16} {:<28} groups: {:<30} last login: {:<10} {:>9.3f} GB {}".format(
                 e["name"], e["full_name"], ", ".join(e["groups"]) or "-", e["last_login"], e["bytes"] / GB,
-                ("<- " + e["flag"]) if e["flag"] else "") for e in entries],
+                ("<- " + e["flag"]) if e["flag"] else "").rstrip() for e in entries],
             items=[site]))
     return notices, rows
 
