@@ -275,8 +275,8 @@ def synthetic_catalogue(store, images=100_000, groups=500, users_per_group=2, to
             old = n % seed_old_every == 0
             created = str(base - datetime.timedelta(days=6 * 366 if old else n % 1500))
             oid = add_object(store, "Image", uids[i % len(uids)], gid, f"img{n}", created, 1_000_000 + n % 1000)
-            n += 1
-            if i % 10 == 9:
-                continue  # an orphan image
+            n += 1  # from here n % 100 == 1 for every other old image
+            if i % 10 == 9 or (old and n % 100 == 1):
+                continue  # an orphan image (some of them old: retention candidates of their own)
             link(store, "DatasetImageLink", ds_in if i % 2 else ds_out, oid)
     return gids
