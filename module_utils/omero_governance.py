@@ -191,6 +191,36 @@ def _group_names(by_kind):
     return names
 
 
+def expired_external_logins(documents, today, policy="disable_login"):
+    """Omenames whose login the expiry of their external group disables (for the accounts model:
+    ``expand`` must not make them active again). A person keeps the login while they are in a team,
+    the public group, the referents or an unexpired external group, or own the expired group."""
+    if policy != "disable_login":
+        return []
+    by_kind = _collect(documents)
+    kept = set()
+    for _path, team in by_kind.get("team", []):
+        for field in ("leader", "members", "facility_staff", "external_collaborators"):
+            value = team.get(field)
+            kept.update([value] if isinstance(value, str) else value or [])
+        for extra in team.get("collaboration_groups") or []:
+            kept.update(extra.get("members") or [])
+    for _path, pub in by_kind.get("public_group", []):
+        kept.update((pub.get("owners") or []) + (pub.get("members") or []))
+    for _path, ref in by_kind.get("referents", []):
+        kept.update(ref.get("members") or [])
+    leaving = set()
+    for _path, groups in by_kind.get("external_groups", []):
+        for g in groups or []:
+            expires = to_date(g.get("expires"))
+            owners = set(g.get("owners") or [])
+            if expires is not None and expires < today:
+                leaving.update(set(g.get("members") or []) - owners)
+            else:
+                kept.update(owners | set(g.get("members") or []))
+    return sorted(leaving - kept)
+
+
 def transfer_problems_on_server(transfers, objects, users):
     """What the server contradicts in ``transfers``: unknown accounts, missing or foreign objects.
 

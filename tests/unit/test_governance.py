@@ -229,3 +229,18 @@ def test_transfers_checked_against_the_server():
         "transfer t1: Dataset:7 does not exist", "transfer t1: Image:4 belongs to 'lead', not 'memb'"]
     users["lead"]["active"] = False
     assert "not an active account" in gov.transfer_problems_on_server(transfers, objects, users)[0]
+
+
+def test_expired_external_logins_from_the_inventory():
+    docs = {
+        "a/people.yml": {"people": []},
+        "a/teams/t.yml": {"team": {"name": "t", "site": "s", "leader": "lead", "members": ["both"]}},
+        "a/external_groups.yml": {"external_groups": [
+            {"name": "ext-old", "created": "2026-10-01", "expires": "2026-11-01", "owners": ["lead"],
+             "members": ["gone1", "both", "again"]},
+            {"name": "ext-new", "created": "2026-11-10", "expires": "2026-12-10", "owners": ["lead"], "members": ["again"]}]},
+    }
+    assert gov.expired_external_logins(docs, D(2026, 11, 20)) == ["gone1"]
+    assert gov.expired_external_logins(docs, D(2026, 11, 1)) == []  # the last day still counts
+    assert gov.expired_external_logins(docs, D(2026, 12, 11)) == ["again", "gone1"]
+    assert gov.expired_external_logins(docs, D(2026, 12, 11), policy="notify_only") == []
