@@ -33,6 +33,10 @@ description:
     C(delete_data) - true explicitly; the account is then moved to the deactivated-users group ("User
     desactives" by default), removed from every other group including C(user) (no more log-in) and renamed
     C(A_utiliser_<n>).
+  - Ownership transfers listed in the inventory's C(transfers) (the DMP's online form - from, to, objects)
+    are checked against the server (both accounts exist, the target is active, every object exists and
+    belongs to C(from)), applied by C(omero.cmd.Chown2) in the same session, and recorded so that each id
+    is applied once (needs O(state_dir)).
   - With O(state_dir), a change made in OMERO outside the inventory since the last run (for example by a
     referent in OMERO.web) is drift - reported in C(drift) and kept, unless the inventory's settings say
     C(drift_policy) - revert. Passwords are set when an account is created and reset only once per new
@@ -169,6 +173,7 @@ def main():
     tokens = {u["omename"]: u.get("password_reset") for u in desired["users"] if u.get("password_reset")}
     reconcile(module, groups=groups, users=users, departed=desired["departed"], settings=desired.get("settings"),
               passwords=passwords, password_tokens=tokens, state_dir=module.params["state_dir"],
+              transfers=desired.get("transfers") or [],
               extra_result={"reports": desired.get("reports", {}), "passwords_not_given": sorted(unresolved)})
 
 

@@ -675,10 +675,16 @@ def expand(documents, today=None):
                 "leaders": leaders,
                 "delete_data": bool(person.get("delete_data", False)),
             })
+    transfers = []
+    for _path, entries in by_kind.get("transfers", []):
+        for t in entries or []:
+            transfers.append({k: t[k] for k in ("id", "from", "to", "objects")})
     return {
         "groups": sorted(groups.values(), key=lambda g: g["name"]),
         "users": users,
         "departed": departed,
+        # Ownership transfers (the DMP's online form), applied once each by omero_accounts.
+        "transfers": transfers,
         "settings": {k: settings[k] for k in ("deactivated_group", "deactivated_prefix", "drift_policy",
                                               "new_accounts_ldap")},
         "reports": reports,
@@ -736,7 +742,26 @@ def next_deactivated_number(user_names, prefix):
     return max(numbers) + 1 if numbers else 1
 
 
-def plan(current, groups=(), users=(), departed=(), settings=None, passwords_given=(), password_resets=()):
+def transfer_problems(transfers, objects, users):
+    """What the server contradicts in ``transfers``: unknown accounts, an inactive target, missing or
+    foreign objects. ``objects`` maps ``"<Type>:<id>"`` to ``{"owner": omename}`` (as read from the
+    server); ``users`` maps omename to ``{"active": bool}``."""
+    problems = []
+    for t in transfers:
+        if t["from"] not in users:
+            problems.append(f"transfer {t['id']}: account {t['from']!r} is not on the server")
+        if t["to"] not in users or not users[t["to"]].get("active"):
+            problems.append(f"transfer {t['id']}: target {t['to']!r} is not an active account on the server")
+        for obj in t.get("objects") or []:
+            if obj not in objects:
+                problems.append(f"transfer {t['id']}: {obj} does not exist")
+            elif objects[obj]["owner"] != t["from"]:
+                problems.append(f"transfer {t['id']}: {obj} belongs to {objects[obj]['owner']!r}, not {t['from']!r}")
+    return problems
+
+
+def plan(current, groups=(), users=(), departed=(), settings=None, passwords_given=(), password_resets=(),
+         transfers=()):
     """Compute the ordered list of actions that turns ``current`` into the desired state.
 
     ``groups`` items: name, permissions?, description?, owners?, members?, state (present|absent|exact),
@@ -747,6 +772,8 @@ def plan(current, groups=(), users=(), departed=(), settings=None, passwords_giv
     ``departed`` items: omename, transfer_to (None: each group's leader), delete_data.
     ``passwords_given``: omenames for which a password is available (never the values).
     ``password_resets``: omenames whose password is to be reset once in this run.
+    ``transfers``: ownership transfers not applied yet (id, from, to, objects "<Type>:<id>"); the
+    objects' owners are in ``current["objects"]``.
 
     Order: groups are created and downgraded first; rights are taken away (owners, privileges,
     memberships) before they are given; a restricted administrator's privileges are written before
@@ -951,7 +978,21 @@ def plan(current, groups=(), users=(), departed=(), settings=None, passwords_giv
                 raise PlanError(f"user {name!r}: password_reset is set but the vault has no password for them")
             actions.append({"action": "change_password", "user": name})
 
-    # 6. Departures: each group's data to that group's leader (or transfer_to) or deleted, then parking.
+    # 6. Ownership transfers asked for in the inventory (before departures: the rest then follows).
+    if transfers:
+        active = {n: {"active": USER_GROUP in u["groups"]} for n, u in cur_users.items()}
+        problems = transfer_problems(transfers, current.get("objects") or {}, active)
+        if problems:
+            raise PlanError("; ".join(problems))
+        for t in transfers:
+            targets = {}
+            for obj in t["objects"]:
+                kind, oid = obj.split(":")
+                targets.setdefault(kind, []).append(int(oid))
+            actions.append({"action": "transfer_objects", "id": t["id"], "user": t["from"], "to": t["to"],
+                            "targets": _sorted_targets(targets), "would_delete": None})
+
+    # 7. Departures: each group's data to that group's leader (or transfer_to) or deleted, then parking.
     desired_groups = {g["name"]: g for g in groups}
     owned = current.get("owned") or {}
     names = set(cur_users)
@@ -1025,7 +1066,7 @@ def check_plan(current, actions, desired_groups=None):
             "set_default_group": "ModifyUser", "change_password": "ModifyUser",
             "add_groups": "ModifyGroupMembership", "remove_groups": "ModifyGroupMembership",
             "add_group_owners": "ModifyGroupMembership", "remove_group_owners": "ModifyGroupMembership",
-            "transfer_data": "Chown", "delete_data": "DeleteOwned"}
+            "transfer_data": "Chown", "transfer_objects": "Chown", "delete_data": "DeleteOwned"}
     state = copy.deepcopy({"groups": current["groups"], "users": current["users"]})
     for a in actions:
         who = a.get("user") or a.get("group")
@@ -1254,7 +1295,7 @@ def simulate(current, actions):
             for g in groups.values():
                 g["members"] = sorted(a["to"] if m == a["user"] else m for m in g["members"])
                 g["owners"] = sorted(a["to"] if m == a["user"] else m for m in g["owners"])
-        elif kind in ("change_password", "transfer_data", "delete_data"):
+        elif kind in ("change_password", "transfer_data", "transfer_objects", "delete_data"):
             pass  # no visible state in this model
         else:
             raise ValueError(f"unknown action {kind!r}")
@@ -1329,6 +1370,12 @@ def describe(action):
         return "set password of {}".format(a["user"])
     if kind == "transfer_data":
         line = "transfer data of {} in group {} to {} ({})".format(a["user"], a["group"], a["to"], _counts(a["targets"]))
+        if a.get("would_delete"):
+            line += "; the server deletes {}".format(_counts(a["would_delete"]))
+        return line
+    if kind == "transfer_objects":
+        line = "transfer {} of {} to {} (transfer {})".format(
+            ", ".join(f"{k}:{i}" for k, ids in sorted(a["targets"].items()) for i in ids), a["user"], a["to"], a["id"])
         if a.get("would_delete"):
             line += "; the server deletes {}".format(_counts(a["would_delete"]))
         return line

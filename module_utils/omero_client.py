@@ -177,6 +177,25 @@ class OmeroAccounts:
         state["owned"] = owned
         return owned
 
+    def read_objects(self, keys):
+        """{"Project:51": {"owner": omename}} for the listed objects that exist (one projection per type)."""
+        by_kind = {}
+        for key in keys:
+            kind, oid = key.split(":")
+            by_kind.setdefault(kind, []).append(int(oid))
+        names = {u["id"]: n for n, u in self._state["users"].items()}
+        query = self.session.getQueryService()
+        objects = {}
+        for kind, ids in sorted(by_kind.items()):
+            params = omero.sys.ParametersI()
+            params.addLongs("ids", sorted(set(ids)))
+            for row in query.projection(f"select o.id, o.details.owner.id from {kind} o where o.id in (:ids)",
+                                        params, CROSS_GROUP):
+                oid, owner = (_val(x) for x in row)
+                objects[f"{kind}:{oid}"] = {"owner": names.get(owner, str(owner))}
+        self._state["objects"] = objects
+        return objects
+
     # ----------------------------------------------------------------------------------------------
     # Writing
     # ----------------------------------------------------------------------------------------------
@@ -255,7 +274,9 @@ class OmeroAccounts:
 
     def _chown(self, a, dry_run):
         request = omero.cmd.Chown2(targetObjects=dict(a["targets"]), userId=self._uid(a["to"]), dryRun=dry_run)
-        return self._wait(request, f"transfer data of {a['user']} in group {a['group']} to {a['to']}")
+        what = (f"transfer {a['id']}" if a["action"] == "transfer_objects"
+                else f"transfer data of {a['user']} in group {a['group']} to {a['to']}")
+        return self._wait(request, what)
 
     def _chmod(self, a, dry_run):
         request = omero.cmd.Chmod2(targetObjects={"ExperimenterGroup": [self._gid(a["group"])]},
@@ -273,7 +294,7 @@ class OmeroAccounts:
         for a in actions:
             if a["action"] == "chmod_group" and a.get("downgrade"):
                 a["would_delete"] = self._short_names(self._chmod(a, True).deletedObjects)
-            elif a["action"] == "transfer_data" and a["to"] in self._state["users"]:
+            elif a["action"] in ("transfer_data", "transfer_objects") and a["to"] in self._state["users"]:
                 a["would_delete"] = self._short_names(self._chown(a, True).deletedObjects)
             elif a["action"] == "delete_data":
                 a["would_delete"] = self._short_names(self._delete(a, True).deletedObjects)
@@ -340,7 +361,7 @@ class OmeroAccounts:
             self.admin.setAdminPrivileges(self._user_ref(self._uid(a["user"])), self._privileges(a["after"]))
         elif kind == "change_password":
             self.admin.changeUserPassword(a["user"], rstring(passwords[a["user"]]))
-        elif kind == "transfer_data":
+        elif kind in ("transfer_data", "transfer_objects"):
             self._chown(a, False)
         elif kind == "delete_data":
             self._delete(a, False)

@@ -79,7 +79,8 @@ class Records:
     - ``last-applied.json``: the inventory's desired view at the last run that applied it, so that the
       next run tells a change made in OMERO (drift) from a change made in the inventory;
     - ``deactivated.json``: which person became which ``A_utiliser_<n>``, when, and who got their data;
-    - ``password-resets.json``: the ``password_reset`` value last applied per person (one-shot resets).
+    - ``password-resets.json``: the ``password_reset`` value last applied per person (one-shot resets);
+    - ``transfers.json``: the ownership transfers applied (each inventory id once).
     """
 
     def __init__(self, state_dir):
@@ -94,13 +95,24 @@ class Records:
     def resets(self):
         return _read_json(self.path("password-resets.json"), {}) if self.dir else {}
 
+    def transfers_applied(self):
+        return _read_json(self.path("transfers.json"), {}) if self.dir else {}
+
     def save(self, name, data):
         if self.dir:
             _write_json(self.path(name), data)
 
     def record(self, action):
-        """Called after each applied action: departures are written down as they happen."""
-        if not self.dir or action["action"] not in ("rename_user", "transfer_data", "delete_data"):
+        """Called after each applied action: departures and transfers are written down as they happen."""
+        if not self.dir:
+            return
+        if action["action"] == "transfer_objects":
+            table = self.transfers_applied()
+            table[action["id"]] = {"from": action["user"], "to": action["to"], "objects": action["targets"],
+                                   "applied": datetime.date.today().isoformat()}
+            self.save("transfers.json", table)
+            return
+        if action["action"] not in ("rename_user", "transfer_data", "delete_data"):
             return
         table = _read_json(self.path("deactivated.json"), {})
         if action["action"] == "rename_user":
@@ -117,7 +129,7 @@ class Records:
 
 
 def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords=None, password_tokens=None,
-              state_dir=None, reset_all=False, extra_result=None):
+              state_dir=None, reset_all=False, transfers=(), extra_result=None):
     """Read, plan, dry-run, apply (unless check mode) in one session; exit the module with the result.
 
     With ``state_dir`` (omero_accounts), changes made in OMERO since the last run are drift: reported,
@@ -139,6 +151,10 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
     tokens = {n: t for n, t in (password_tokens or {}).items() if t}
     if tokens and not state_dir:
         module.fail_json(msg="password_reset needs state_dir (where the last reset applied is recorded)")
+    if transfers and not state_dir:
+        module.fail_json(msg="transfers need state_dir (where each transfer applied is recorded)")
+    applied = records.transfers_applied()
+    transfers = [t for t in transfers if t["id"] not in applied]
     resets = sorted(n for n, t in tokens.items() if done_resets.get(n) != t)
     if reset_all:  # omero_user update_password=always: the caller asked for every given password
         resets = sorted(given)
@@ -148,10 +164,12 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
             current = conn.read_state(privileges_of=admins)
             if departing & set(current["users"]):
                 conn.read_owned(sorted(departing & set(current["users"])))
+            if transfers:
+                conn.read_objects(sorted({o for t in transfers for o in t["objects"]}))
             resets = [n for n in resets if n in current["users"]]
             try:
                 actions = plan(current, groups=groups, users=users, departed=departed, settings=settings,
-                               passwords_given=given, password_resets=resets)
+                               passwords_given=given, password_resets=resets, transfers=transfers)
                 shown_groups = managed_groups | {a["group"] for a in actions if "group" in a}
                 desired_view = view(simulate(current, actions), shown_groups, managed_users)
                 if state_dir:
@@ -160,7 +178,8 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
                     if drift and settings.get("drift_policy", "report") != "revert":
                         kept_groups, kept_users = keep_drift(groups, users, drift)
                         actions = plan(current, groups=kept_groups, users=kept_users, departed=departed,
-                                       settings=settings, passwords_given=given, password_resets=resets)
+                                       settings=settings, passwords_given=given, password_resets=resets,
+                                       transfers=transfers)
             except PlanError as exc:
                 module.fail_json(msg=f"OMERO accounts: nothing was changed: {exc}")
             try:

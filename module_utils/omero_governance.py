@@ -95,7 +95,7 @@ def governance_problems(documents):
     """Cross-file checks of ``retention_extensions`` and ``transfers`` (the schema checks the shapes).
 
     Returns a list of ``Problem``. Whether an object exists on the server is checked again by the
-    runner when it applies a transfer (``transfer_problems_on_server``): the inventory cannot know it.
+    accounts module when it applies a transfer (the model's ``transfer_problems``): the inventory cannot know it.
     """
     problems = []
     by_kind = _collect(documents)
@@ -219,26 +219,6 @@ def expired_external_logins(documents, today, policy="disable_login"):
             else:
                 kept.update(owners | set(g.get("members") or []))
     return sorted(leaving - kept)
-
-
-def transfer_problems_on_server(transfers, objects, users):
-    """What the server contradicts in ``transfers``: unknown accounts, missing or foreign objects.
-
-    ``objects`` maps ``"<Type>:<id>"`` to ``{"owner": omename}`` (what the runner read);
-    ``users`` maps omename to ``{"active": bool}``.
-    """
-    problems = []
-    for t in transfers:
-        if t["from"] not in users:
-            problems.append(f"transfer {t['id']}: account {t['from']!r} is not on the server")
-        if t["to"] not in users or not users[t["to"]].get("active"):
-            problems.append(f"transfer {t['id']}: target {t['to']!r} is not an active account on the server")
-        for obj in t.get("objects") or []:
-            if obj not in objects:
-                problems.append(f"transfer {t['id']}: {obj} does not exist")
-            elif objects[obj]["owner"] != t["from"]:
-                problems.append(f"transfer {t['id']}: {obj} belongs to {objects[obj]['owner']!r}, not {t['from']!r}")
-    return problems
 
 
 # --------------------------------------------------------------------------------------------------

@@ -237,3 +237,36 @@ def test_failure_mid_run_names_the_action_and_the_next_run_converges(target, two
     entry = json.loads(pathlib.Path(inv.state_dir, "deactivated.json").read_text(encoding="utf-8"))["A_utiliser_1"]
     assert entry["omename"] == both and entry["data_to"] == {inv.n("team-a"): inv.n("lead_a")}
     assert inv.run()["changed"] is False
+
+
+def test_ownership_transfers_are_applied_once_in_the_accounts_session(target, two_teams):
+    # DMP: "un formulaire en ligne ... compte de départ, d'arrivée et les projets concernés", applied in one go.
+    inv = two_teams
+    inv.run()
+    a, memb, lead = inv.n("team-a"), inv.n("memb"), inv.n("lead_a")
+    with target.session(memb, password_of(memb)) as s:
+        dataset = s.dataset(a)
+        image = s.image(a)
+        s.link("DatasetImageLink", a, dataset, image)
+        kept = s.dataset(a, "stays with memb")
+    inv.transfers.append({"id": "form-7", "from": memb, "to": lead, "objects": [f"Dataset:{dataset}"],
+                          "requested": "2026-11-20", "why": "handed over"})
+    check = inv.run(check=True)
+    assert f"transfer Dataset:{dataset} of {memb} to {lead} (transfer form-7)" in check["actions"]
+    with target.session() as s:
+        assert dataset in s.owned(memb)["Dataset"]  # check mode moved nothing
+
+    result = inv.run()
+    assert result["changed"] is True, result.get("msg")
+    with target.session() as s:
+        lead_owns, memb_owns = s.owned(lead), s.owned(memb)
+    assert dataset in lead_owns["Dataset"] and image in lead_owns["Image"]  # the dataset's own images go with it
+    assert memb_owns["Dataset"] == [kept]
+    records = json.loads(pathlib.Path(inv.state_dir, "transfers.json").read_text(encoding="utf-8"))
+    assert records["form-7"]["from"] == memb and records["form-7"]["to"] == lead
+    assert inv.run()["changed"] is False  # each transfer id is applied once
+
+    inv.transfers.append({"id": "form-8", "from": memb, "to": lead, "objects": ["Dataset:999999"]})
+    refused = inv.run()
+    assert refused.get("failed") is True
+    assert "nothing was changed" in refused["msg"] and "transfer form-8: Dataset:999999 does not exist" in refused["msg"]

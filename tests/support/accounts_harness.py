@@ -17,6 +17,7 @@ import omero.clients
 import omero.model
 import omero.sys
 import omero_accounts_model as model
+import omero_governance
 from module_runner import load_module, run_module
 from omero.rtypes import rlong, rstring, rtime
 
@@ -189,6 +190,7 @@ class Inventory:
         self.referents = []
         self.settings = {}
         self.external = []
+        self.transfers = []
 
     def n(self, name):
         """A name with this run's prefix (empty against the stand-in)."""
@@ -216,11 +218,13 @@ class Inventory:
             docs[f"inv/accounts/teams/{name}.yml"] = {"team": team}
         if self.external:
             docs["inv/accounts/external_groups.yml"] = {"external_groups": self.external}
+        if self.transfers:
+            docs["inv/accounts/transfers.yml"] = {"transfers": self.transfers}
         return docs
 
     def desired(self, today=None):
         docs = self.documents()
-        problems = model.semantic_problems(docs)
+        problems = model.semantic_problems(docs) + omero_governance.governance_problems(docs)
         assert not problems, problems
         return model.expand(docs, today=today)
 

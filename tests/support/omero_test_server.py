@@ -882,6 +882,21 @@ class Graph:
         for target_user in request.targetUsers or []:  # Chown2I.targetAllUsersObjects
             given |= {oid for oid, obj in self.data.items() if obj["owner"] == target_user
                       and (groups_from is None or obj["group"] in groups_from)}
+        # blitz-chown-rules.xml "If a container is given then consider its contents for giving if its owner is
+        # the same" / "do not give an object if it is in another container".
+        grown = True
+        while grown:
+            grown = False
+            for link in list(self.data.values()):
+                if link["type"] not in CONTAINER_LINKS or link["parent"] not in given or link["child"] in given:
+                    continue
+                child = link["child"]
+                if self.data[child]["owner"] != self.data[link["parent"]]["owner"]:
+                    continue
+                parents = {o["parent"] for o in self.data.values() if o["type"] in CONTAINER_LINKS and o["child"] == child}
+                if parents <= given:
+                    given.add(child)
+                    grown = True
         # blitz-chown-rules.xml: give ROIs and rendering settings of given images owned by the same user, and a
         # link whose two ends are given unless a third party owns it.
         given |= {oid for oid in self.dependants(given) if self.data[oid]["owner"] == self.data[self.data[oid]["image"]]["owner"]}

@@ -366,3 +366,20 @@ def test_a_departed_team_leader_is_refused():
     docs = people_docs()
     docs["inv/accounts/people.yml"]["people"][0]["status"] = "departed"
     assert "team.leader: 'lead' is departed and cannot hold this role" in problems_of(docs)
+
+
+def test_transfers_checked_against_the_server():
+    transfers = [{"id": "t1", "from": "memb", "to": "lead", "objects": ["Project:1", "Dataset:7", "Image:4"]}]
+    objects = {"Project:1": {"owner": "memb"}, "Image:4": {"owner": "lead"}}
+    users = {"memb": {"active": True}, "lead": {"active": True}}
+    assert model.transfer_problems(transfers, objects, users) == [
+        "transfer t1: Dataset:7 does not exist", "transfer t1: Image:4 belongs to 'lead', not 'memb'"]
+    users["lead"]["active"] = False
+    assert "not an active account" in model.transfer_problems(transfers, objects, users)[0]
+    state = model.simulate(empty(), full_plan(empty(), model.expand(people_docs())))
+    state["objects"] = {"Project:1": {"owner": "memb"}}
+    actions = model.plan(state, transfers=[dict(transfers[0], objects=["Project:1"])])
+    assert actions == [{"action": "transfer_objects", "id": "t1", "user": "memb", "to": "lead",
+                        "targets": {"Project": [1]}, "would_delete": None}]
+    with pytest.raises(model.PlanError, match="Dataset:7 does not exist"):
+        model.plan(state, transfers=transfers)

@@ -221,16 +221,6 @@ def test_usage_history_and_growth_plot():
     assert sorted(state["history"]) == ["2030-01-01"]  # samples older than 3 years are dropped
 
 
-def test_transfers_checked_against_the_server():
-    transfers = [{"id": "t1", "from": "memb", "to": "lead", "objects": ["Project:1", "Dataset:7", "Image:4"]}]
-    objects = {"Project:1": {"owner": "memb"}, "Image:4": {"owner": "lead"}}
-    users = {"memb": {"active": True}, "lead": {"active": True}}
-    assert gov.transfer_problems_on_server(transfers, objects, users) == [
-        "transfer t1: Dataset:7 does not exist", "transfer t1: Image:4 belongs to 'lead', not 'memb'"]
-    users["lead"]["active"] = False
-    assert "not an active account" in gov.transfer_problems_on_server(transfers, objects, users)[0]
-
-
 def test_expired_external_logins_from_the_inventory():
     docs = {
         "a/people.yml": {"people": []},

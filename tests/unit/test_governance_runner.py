@@ -174,29 +174,6 @@ def test_expired_group_disables_external_logins_only_once(world):
     assert summary["deactivated"] == [] and summary["due"] == []
 
 
-def test_transfers_check_then_apply_once(world):
-    store, uids = world["server"].store, world["uids"]
-    project = next(oid for oid, o in store.data.items() if o["type"] == "Project")
-    inventory = dict(INVENTORY, transfers=[{"id": "form-1", "from": "memb", "to": "lead", "objects": [f"Project:{project}"]}])
-    cfg = dict(world["cfg"], inventory=inventory)
-    rc, summary, err = run(world, "transfers", "--check", cfg=cfg)
-    assert rc == 0, err
-    assert summary["would_apply"][0]["id"] == "form-1" and store.data[project]["owner"] == uids["memb"]
-    assert store.counts["submit.Chown2"] == 0
-    rc, summary, err = run(world, "transfers", cfg=cfg)
-    assert rc == 0, err
-    assert [a["id"] for a in summary["applied"]] == ["form-1"]
-    assert store.requests[-1][:2] == ("Chown2", {"Project": [project]})
-    rc, summary, _err = run(world, "transfers", cfg=cfg)
-    assert summary["applied"] == [] and summary["already_applied"] == ["form-1"]
-
-
-def test_transfer_of_a_missing_object_is_refused(world):
-    inventory = dict(INVENTORY, transfers=[{"id": "form-2", "from": "memb", "to": "lead", "objects": ["Dataset:999999"]}])
-    rc, summary, _err = run(world, "transfers", cfg=dict(world["cfg"], inventory=inventory))
-    assert rc == 1 and summary["problems"] == ["transfer form-2: Dataset:999999 does not exist"]
-    assert world["server"].store.counts["submit.Chown2"] == 0
-
 
 def test_stand_in_refuses_unknown_queries_and_targets(world):
     import omero

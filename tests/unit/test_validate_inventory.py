@@ -164,3 +164,15 @@ def test_a_trailing_newline_does_not_slip_through_a_pattern(tmp_path):
     rc, out, _err = run(inventory)
     assert rc == 1
     assert "teams/embrc-leroy.yml:team.members[0]: 'jbernard\\n' does not match" in out
+
+
+def test_expand_keeps_expired_external_members_out_of_user():
+    # DMP: a temporary external group lasts one month; at expiry its external members can no longer log in.
+    rc, out, _err = run("--expand", "--today", "2026-12-20", ROOT / "inventories" / "local")
+    assert rc == 0
+    desired = json.loads(out)
+    assert desired["reports"]["expired_external_logins"] == ["extlabx"]
+    assert next(u for u in desired["users"] if u["omename"] == "extlabx")["active"] is False
+    rc, out, _err = run("--expand", "--today", "2026-12-20", "--external-expiry-policy", "notify_only",
+                        ROOT / "inventories" / "local")
+    assert next(u for u in json.loads(out)["users"] if u["omename"] == "extlabx")["active"] is True
