@@ -136,6 +136,7 @@ OLD_DATASETS = ("select o.id, o.name, o.details.owner.id, o.details.group.id, o.
 OLD_IMAGES = ("select o.id, o.name, o.details.owner.id, o.details.group.id, o.details.creationEvent.time "
               "from Image o where o.details.creationEvent.time < :cutoff "
               "and not exists (select l.id from DatasetImageLink l where l.child.id = o.id)")
+# The owners of listed objects: omero_client.OmeroAccounts.read_objects (ownership transfers).
 OWNERS = "select o.id, o.details.owner.id from {kind} o where o.id in (:ids)"
 
 
