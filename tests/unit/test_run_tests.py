@@ -75,3 +75,29 @@ def test_a_command_within_its_timeout_reports_its_exit_status(run_tests):
     assert rt.run("lint", "ok", ["true"], timeout=30) == 0
     assert rt.run("lint", "bad", ["false"]) == 1
     assert [r[2] for r in rt.RESULTS] == ["passed", "failed"]
+
+
+def test_scenarios_run_two_at_a_time_and_a_hung_one_is_killed(run_tests, monkeypatch, tmp_path):
+    rt = run_tests("full")
+    monkeypatch.setattr(rt, "SCENARIO_TIMEOUT", 3)
+    monkeypatch.setattr(rt, "JOBS", 2)
+    monkeypatch.setattr(rt.subprocess, "call", lambda *a, **k: 0)  # no "molecule destroy" here
+    scripts = {"ok": "sleep 1; echo fine", "bad": "echo broken; exit 3", "hangs": "sleep 30", "late": "true"}
+    started = []
+
+    def fake_start(name, platform, tmp):
+        started.append((name, sum(1 for r in rt.RESULTS if r[0] == "molecule")))
+        log = tmp / f"{name}.log"
+        with open(log, "w") as out:
+            proc = rt.subprocess.Popen(["sh", "-c", scripts[name]], stdout=out, stderr=rt.subprocess.STDOUT,
+                                       start_new_session=True)
+        return {"name": name, "label": name, "proc": proc, "log": log, "start": time.monotonic(),
+                "xml": tmp / f"{name}.xml"}
+
+    monkeypatch.setattr(rt, "start_scenario", fake_start)
+    rt.stage_molecule([("ok", None), ("bad", None), ("hangs", None), ("late", None)])
+    results = {r[1]: (r[2], r[4]) for r in rt.RESULTS}
+    assert results == {"ok": ("passed", "exit 0"), "bad": ("failed", "exit 3"),
+                       "hangs": ("failed", "killed after 3 s (timeout)"), "late": ("passed", "exit 0")}
+    # Two at a time: the third starts only once one of the first two has ended.
+    assert started[:2] == [("ok", 0), ("bad", 0)] and started[2][1] >= 1
