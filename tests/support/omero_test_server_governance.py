@@ -251,6 +251,29 @@ def add_user(store, omename, groups, owner_of=(), email="", first="First", last=
     return uid
 
 
+def sample_world(store, orphan_name=None, orphan_size=None, ext_password=None):
+    """The small world both the runner's unit tests and the governance scenario use: team-a (lead, memb,
+    ref), the external group ext-x (owner, ext) at 85 % of its quota, memb's 2021 project, dataset and
+    image, lead's orphan image of 2020, and last logins. Returns {omename: id}."""
+    gb = 1000 ** 3
+    uids = {"lead": add_user(store, "lead", ["team-a"], owner_of=["team-a"], email="lead@example.org"),
+            "memb": add_user(store, "memb", ["team-a"], email="memb@example.org"),
+            "ref": add_user(store, "ref", ["team-a"], email="ref@example.org"),
+            "owner": add_user(store, "owner", ["team-a", "ext-x"], owner_of=["ext-x"]),
+            "ext": add_user(store, "ext", ["ext-x"], password=ext_password)}
+    team, ext = store.group_id("team-a"), store.group_id("ext-x")
+    add_object(store, "Image", uids["ext"], ext, "big.czi", "2027-01-02", 85 * gb)
+    project = add_object(store, "Project", uids["memb"], team, "thesis", "2021-06-01")
+    dataset = add_object(store, "Dataset", uids["memb"], team, "day1", "2021-06-01")
+    link(store, "ProjectDatasetLink", project, dataset)
+    image = add_object(store, "Image", uids["memb"], team, "cell.tif", "2021-06-01", 3 * gb)
+    link(store, "DatasetImageLink", dataset, image)
+    add_object(store, "Image", uids["lead"], team, orphan_name, "2020-02-02", orphan_size)  # in no dataset
+    login_sessions(store).extend([(uids["lead"], "2026-12-01"), (uids["memb"], "2025-12-01"),
+                                  (uids["owner"], "2027-01-10")])
+    return uids
+
+
 def synthetic_catalogue(store, images=100_000, groups=500, users_per_group=2, today="2026-11-20", seed_old_every=50):
     """A catalogue of ``images`` images in ``groups`` groups: per group one project, two datasets
     (one in the project), images spread over them and some orphans; one image in ``seed_old_every`` is

@@ -53,22 +53,7 @@ def free_port():
 def world(tmp_path):
     with OmeroTestServer() as server, SmtpSink() as sink:
         store = server.store
-        uids = {}
-        uids["lead"] = seed.add_user(store, "lead", ["team-a"], owner_of=["team-a"], email="lead@example.org")
-        uids["memb"] = seed.add_user(store, "memb", ["team-a"], email="memb@example.org")
-        uids["ref"] = seed.add_user(store, "ref", ["team-a"], email="ref@example.org")
-        uids["owner"] = seed.add_user(store, "owner", ["team-a", "ext-x"], owner_of=["ext-x"])
-        uids["ext"] = seed.add_user(store, "ext", ["ext-x"], password="Ext-Passw0rd!")
-        team, ext = store.group_id("team-a"), store.group_id("ext-x")
-        seed.add_object(store, "Image", uids["ext"], ext, "big.czi", "2027-01-02", 85 * GB)
-        project = seed.add_object(store, "Project", uids["memb"], team, "thesis", "2021-06-01")
-        dataset = seed.add_object(store, "Dataset", uids["memb"], team, "day1", "2021-06-01")
-        seed.link(store, "ProjectDatasetLink", project, dataset)
-        image = seed.add_object(store, "Image", uids["memb"], team, "cell.tif", "2021-06-01", 3 * GB)
-        seed.link(store, "DatasetImageLink", dataset, image)
-        seed.add_object(store, "Image", uids["lead"], team, None, "2020-02-02")  # orphan, no name, no size
-        sessions = seed.login_sessions(store)
-        sessions += [(uids["lead"], "2026-12-01"), (uids["memb"], "2025-12-01"), (uids["owner"], "2027-01-10")]
+        uids = seed.sample_world(store, ext_password="Ext-Passw0rd!")  # lead's orphan image: no name, no size
         password = tmp_path / "omero-password"
         password.write_text(server.root_password + "\n")
         (tmp_path / "reports").mkdir()

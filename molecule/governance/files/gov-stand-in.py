@@ -16,23 +16,7 @@ GB = 1000 ** 3
 
 
 def populate(store):
-    uids = {
-        "lead": seed.add_user(store, "lead", ["team-a"], owner_of=["team-a"], email="lead@example.org"),
-        "memb": seed.add_user(store, "memb", ["team-a"], email="memb@example.org"),
-        "ref": seed.add_user(store, "ref", ["team-a"], email="ref@example.org"),
-        "owner": seed.add_user(store, "owner", ["team-a", "ext-x"], owner_of=["ext-x"]),
-        "ext": seed.add_user(store, "ext", ["ext-x"]),
-    }
-    team, ext = store.group_id("team-a"), store.group_id("ext-x")
-    seed.add_object(store, "Image", uids["ext"], ext, "big.czi", "2027-01-02", 85 * GB)
-    project = seed.add_object(store, "Project", uids["memb"], team, "thesis", "2021-06-01")
-    dataset = seed.add_object(store, "Dataset", uids["memb"], team, "day1", "2021-06-01")
-    seed.link(store, "ProjectDatasetLink", project, dataset)
-    image = seed.add_object(store, "Image", uids["memb"], team, "cell.tif", "2021-06-01", 3 * GB)
-    seed.link(store, "DatasetImageLink", dataset, image)
-    seed.add_object(store, "Image", uids["lead"], team, "old-orphan.tif", "2020-02-02", GB)
-    seed.login_sessions(store).extend([(uids["lead"], "2026-12-01"), (uids["memb"], "2025-12-01"),
-                                       (uids["owner"], "2027-01-10")])
+    seed.sample_world(store, orphan_name="old-orphan.tif", orphan_size=GB)
 
 
 def main():
