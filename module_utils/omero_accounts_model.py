@@ -676,7 +676,7 @@ def expand(documents, today=None):
                 "delete_data": bool(person.get("delete_data", False)),
             })
     transfers = []
-    for _path, entries in by_kind.get("transfers", []):
+    for _path, entries in by_kind["transfers"]:
         for t in entries or []:
             transfers.append({k: t[k] for k in ("id", "from", "to", "objects")})
     return {
@@ -1090,10 +1090,10 @@ def check_plan(current, actions, desired_groups=None):
             raise PlanError(f"user {who!r}: the default group can never be 'user' (AdminImpl.setDefaultGroup)")
         elif a["action"] == "rename_user" and (who in BUILTIN_USERS or a["to"] in BUILTIN_USERS):
             raise PlanError(f"user {who!r}: root and guest can never be renamed (AdminImpl.copyAndSaveExperimenter)")
-        elif a["action"] in ("set_privileges", "create_user") and a.get("admin_privileges", a.get("after")) is not None:
-            extra = set(a.get("admin_privileges") or a.get("after") or ()) - privileges
-            if a["action"] == "create_user" and not a["admin"]:
-                extra = set()
+        elif a["action"] == "set_privileges" or (a["action"] == "create_user" and a["admin"]):
+            # A new administrator without a privilege list is a full one: every privilege.
+            given = a["after"] if a["action"] == "set_privileges" else (a["admin_privileges"] or ADMIN_PRIVILEGES)
+            extra = set(given) - privileges
             if extra:
                 raise PlanError(f"user {who!r}: the session's account {me!r} cannot give privileges it does not hold: "
                                 f"{', '.join(sorted(extra))} (AdminImpl.assertNoPrivilegeElevation)")

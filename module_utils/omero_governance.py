@@ -98,7 +98,7 @@ def governance_problems(documents):
     accounts module when it applies a transfer (the model's ``transfer_problems``): the inventory cannot know it.
     """
     problems = []
-    by_kind = _collect(documents)
+    by_kind = collect(documents)
     people = {}
     for _path, entries in by_kind.get("people", []):
         for person in entries or []:
@@ -162,19 +162,6 @@ def governance_problems(documents):
     return problems
 
 
-def _collect(documents):
-    """Like the accounts model's ``collect``, including the governance kinds."""
-    by_kind = dict(collect(documents))
-    for kind in GOVERNANCE_KINDS:
-        by_kind.setdefault(kind, [])
-        if by_kind[kind]:
-            continue
-        for path, data in sorted(documents.items()):
-            if isinstance(data, dict) and kind in data:
-                by_kind[kind].append((path, data[kind]))
-    return by_kind
-
-
 def _group_names(by_kind):
     names = set()
     for _path, team in by_kind.get("team", []):
@@ -197,7 +184,7 @@ def expired_external_logins(documents, today, policy="disable_login"):
     the public group, the referents or an unexpired external group, or own the expired group."""
     if policy != "disable_login":
         return []
-    by_kind = _collect(documents)
+    by_kind = collect(documents)
     kept = set()
     for _path, team in by_kind.get("team", []):
         for field in ("leader", "members", "facility_staff", "external_collaborators"):
@@ -227,7 +214,7 @@ def expired_external_logins(documents, today, policy="disable_login"):
 
 def governance_config(documents):
     """Plain JSON-able facts from validated accounts documents, for the runner on the server host."""
-    by_kind = _collect(documents)
+    by_kind = collect(documents)
     people = {}
     for _path, entries in by_kind.get("people", []):
         for p in entries or []:

@@ -383,3 +383,14 @@ def test_transfers_checked_against_the_server():
                         "targets": {"Project": [1]}, "would_delete": None}]
     with pytest.raises(model.PlanError, match="Dataset:7 does not exist"):
         model.plan(state, transfers=transfers)
+
+
+def test_a_restricted_session_cannot_create_a_full_administrator():
+    # AdminImpl.assertNoPrivilegeElevation: a new admin without a privilege list gets every privilege.
+    state = model.simulate(empty(), full_plan(empty(), model.expand(people_docs())))
+    state["caller"] = {"omename": "refe", "privileges": sorted(model.DEFAULT_SETTINGS["referent_privileges"])}
+    new = {"omename": "boss", "first_name": "B", "last_name": "Oss", "groups": ["team-a"], "admin": True}
+    with pytest.raises(model.PlanError, match="cannot give privileges it does not hold"):
+        model.plan(state, users=[new], passwords_given={"boss"})
+    same = dict(new, admin_privileges=model.DEFAULT_SETTINGS["referent_privileges"])
+    assert model.plan(state, users=[same], passwords_given={"boss"})[0]["action"] == "create_user"
