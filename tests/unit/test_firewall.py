@@ -180,6 +180,19 @@ def test_web_hosts_behind_a_proxy_accept_https_from_the_proxy_only(split):
     assert parse(split["proxy1"])[("tcp", 80)] is None and parse(split["proxy1"])[("tcp", 443)] is None
 
 
+def test_web_hosts_open_to_the_proxy_the_ports_its_upstream_servers_name(tmp_path):
+    # The proxy balances over the web hosts' OMERO.web port (one named by inventory name, one by address).
+    inventory = json.loads(json.dumps(SPLIT))
+    inventory["all"]["children"]["web_proxy"]["hosts"]["proxy1"]["nginx_upstream_servers"] = [
+        {"host": "web1", "port": 4080}, {"host": "10.10.0.32", "port": 4081}]
+    rendered = render(tmp_path, inventory)
+    for host, port in (("web1", 4080), ("web2", 4081)):
+        rules = parse(rendered[host])
+        assert rules[("tcp", port)] == {"10.10.0.41"}
+        assert ("tcp", 443) not in rules and ("tcp", 80) not in rules
+    assert parse(rendered["proxy1"])[("tcp", 443)] is None
+
+
 def test_small_topology_union_of_groups_and_the_former_sources(small):
     # aio is database + omero_server + backup: PostgreSQL's only client is itself (loopback), so 15432 is closed;
     # Glacier2 (moved to 14064) and the opened plain port: the former omero_server_firewall_sources + OMERO.web.
