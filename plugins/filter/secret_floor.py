@@ -26,6 +26,7 @@ of it (not even its length). Use under ``no_log: true`` and assert on the return
       no_log: true
 """
 import functools
+import itertools
 import math
 import re
 
@@ -64,11 +65,11 @@ LEET = {"a": "a4@", "e": "e3", "i": "i1!|", "l": "l1|", "o": "o0", "s": "s5$", "
 CLASSES = ((str.islower, 26), (str.isupper, 26), (str.isdigit, 10))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _word_pattern(word):
     """The word in any case, with leetspeak and at most one separator between its letters."""
-    parts = ["[%s]" % re.escape(LEET.get(ch, ch)) for ch in word]
-    return re.compile("[\\W_]?".join(parts), re.I)
+    parts = [f"[{re.escape(LEET.get(ch, ch))}]" for ch in word]
+    return re.compile("[\\W_]?".join(parts), re.IGNORECASE)
 
 
 def _normalise(text):
@@ -103,7 +104,7 @@ def estimate_bits(value, name="", vault=""):
     """Conservative strength estimate in bits (see the module's docstring)."""
     if not value:
         return 0.0
-    unit = re.fullmatch(r"(.+?)\1+", value, re.S)
+    unit = re.fullmatch(r"(.+?)\1+", value, re.DOTALL)
     if unit:  # a repeated unit is worth its unit and a count
         return estimate_bits(unit.group(1), name, vault) + 2
     covered = [False] * len(value)
@@ -130,7 +131,7 @@ def estimate_bits(value, name="", vault=""):
 
 def _is_sequential(value):
     low = value.lower()
-    steps = {ord(b) - ord(a) for a, b in zip(low, low[1:])}
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(low)}
     return len(low) > 2 and len(steps) == 1 and steps <= {-1, 0, 1}
 
 
@@ -140,31 +141,31 @@ def reasons(value, name="", vault="", kind="password"):
     if value is None or (isinstance(value, str) and not value.strip()):
         return ["it is empty or not set"]
     if not isinstance(value, str):
-        return ["it is not text (a %s): quote it in YAML" % type(value).__name__]
+        return [f"it is not text (a {type(value).__name__}): quote it in YAML"]
     found = []
     norm = _normalise(value)
     own = {_normalise(name), _normalise(vault), _normalise(name.rsplit("_", 1)[-1])} - {""}
     if norm in PLACEHOLDERS or norm in own or "changeme" in norm:
         found.append("it is a known placeholder or default")
     if len(value) < floor["min_length"]:
-        found.append("it is shorter than %d characters" % floor["min_length"])
-    if re.fullmatch(r"(.+?)\1+", value, re.S):
+        found.append(f"it is shorter than {floor['min_length']} characters")
+    if re.fullmatch(r"(.+?)\1+", value, re.DOTALL):
         found.append("it repeats a shorter string")
     elif _is_sequential(value):
         found.append("it is a run of repeated or consecutive characters")
     if len(set(value)) < floor["min_distinct"]:
-        found.append("it has fewer than %d distinct characters" % floor["min_distinct"])
+        found.append(f"it has fewer than {floor['min_distinct']} distinct characters")
     if floor["min_bits"] and not found:
         bits = estimate_bits(value, name, vault)
         if bits < floor["min_bits"]:
-            found.append("it is too predictable (about %d bits estimated, %d needed: common words, "
-                         "keyboard or alphabet runs and repeats count for little)" % (bits, floor["min_bits"]))
+            found.append(f"it is too predictable (about {int(bits)} bits estimated, {floor['min_bits']} needed: common "
+                         "words, keyboard or alphabet runs and repeats count for little)")
     return found
 
 
 def _where(inventory_dir):
     if inventory_dir:
-        return "%s/group_vars/all/vault.yml" % str(inventory_dir).rstrip("/")
+        return str(inventory_dir).rstrip("/") + "/group_vars/all/vault.yml"
     return "the inventory's group_vars/all/vault.yml"
 
 
@@ -182,14 +183,14 @@ def secret_problems(secrets, inventory_dir=""):
             continue
         kind = entry.get("kind") or "password"
         if kind not in KINDS:
-            raise ValueError("secret_problems: unknown kind %r for %s (use %s)" % (kind, name, ", ".join(KINDS)))
+            raise ValueError(f"secret_problems: unknown kind {kind!r} for {name} (use {', '.join(KINDS)})")
         vault = entry.get("vault") or "vault_" + name
         found = reasons(entry.get("value"), name, vault, kind)
         if found:
             advice = KINDS[kind]["advice"]
-            hint = "" if kind == "identifier" else "; generate one with %s" % GENERATE
-            messages.append("%s is refused: %s. Set %s in %s (ansible-vault encrypted) to %s%s." % (
-                name, "; ".join(found), vault, _where(inventory_dir), advice, hint))
+            hint = "" if kind == "identifier" else f"; generate one with {GENERATE}"
+            messages.append(f"{name} is refused: {'; '.join(found)}. Set {vault} in {_where(inventory_dir)} "
+                            f"(ansible-vault encrypted) to {advice}{hint}.")
     return messages
 
 
