@@ -135,9 +135,13 @@ def _is_sequential(value):
     return len(low) > 2 and len(steps) == 1 and steps <= {-1, 0, 1}
 
 
-def reasons(value, name="", vault="", kind="password"):
-    """The reasons (plain words, never the value) why `value` is refused as a `kind` secret; [] when it passes."""
-    floor = KINDS[kind]
+def reasons(value, name="", vault="", kind="password", min_length=0):
+    """The reasons (plain words, never the value) why `value` is refused as a `kind` secret; [] when it passes.
+
+    min_length raises (never lowers) the kind's minimum length, for a service that asks for more.
+    """
+    floor = dict(KINDS[kind])
+    floor["min_length"] = max(floor["min_length"], int(min_length or 0))
     if value is None or (isinstance(value, str) and not value.strip()):
         return ["it is empty or not set"]
     if not isinstance(value, str):
@@ -174,7 +178,7 @@ def secret_problems(secrets, inventory_dir=""):
 
     name: the role variable; value: its value; kind: password (default), key or identifier; vault: the
     vault variable to set (default vault_<name>); enabled: false to skip the entry (e.g. S3 keys without an
-    s3: repository). The messages name the variable and where to set it, never the value.
+    s3: repository); min_length: a higher minimum length than the kind's. The messages name the variable and where to set it, never the value.
     """
     messages = []
     for entry in secrets or []:
@@ -185,9 +189,12 @@ def secret_problems(secrets, inventory_dir=""):
         if kind not in KINDS:
             raise ValueError(f"secret_problems: unknown kind {kind!r} for {name} (use {', '.join(KINDS)})")
         vault = entry.get("vault") or "vault_" + name
-        found = reasons(entry.get("value"), name, vault, kind)
+        min_length = int(entry.get("min_length") or 0)
+        found = reasons(entry.get("value"), name, vault, kind, min_length)
         if found:
             advice = KINDS[kind]["advice"]
+            if min_length > KINDS[kind]["min_length"]:
+                advice = f"at least {min_length} characters ({advice})"
             hint = "" if kind == "identifier" else f"; generate one with {GENERATE}"
             messages.append(f"{name} is refused: {'; '.join(found)}. Set {vault} in {_where(inventory_dir)} "
                             f"(ansible-vault encrypted) to {advice}{hint}.")

@@ -177,7 +177,8 @@ def test_secrets_are_judged_under_no_log_and_refused_by_a_visible_message():
             elif "_secret_problems" in text:  # the assert showing the verdicts: never no_log, never a value
                 assert "ansible.builtin.assert" in task and not task.get("no_log"), f"{path.relative_to(ROOT)}: {task.get('name')}"
                 assert task["name"].startswith("Check "), task["name"]  # molecule side effects look for ^Check
-    roles_with_secrets = {"postgresql", "omero_server", "omero_web", "backup", "backup_copy", "omero_accounts", "governance"}
+    roles_with_secrets = {"postgresql", "omero_server", "omero_web", "backup", "backup_copy", "omero_accounts", "governance",
+                          "web_sessions"}
     assert judged == len(roles_with_secrets)
 
 
