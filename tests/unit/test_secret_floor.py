@@ -156,3 +156,11 @@ def test_unknown_kind_is_an_error():
 
 def test_the_filter_is_registered():
     assert floor.FilterModule().filters()["secret_problems"] is floor.secret_problems
+
+
+def test_a_service_may_ask_for_a_longer_minimum_never_a_shorter_one():
+    entry = {"name": "web_sessions_password", "value": "k3J9xQ2mV8pL4wZ", "min_length": 16}  # 15 random characters
+    (message,) = floor.secret_problems([entry], "")
+    assert "shorter than 16 characters" in message and "at least 16 characters" in message
+    assert floor.secret_problems([dict(entry, value="k3J9xQ2mV8pL4wZr")], "") == []
+    assert "shorter than 12" in floor.secret_problems([dict(entry, value="k3J9xQ2", min_length=4)], "")[0]
