@@ -119,7 +119,8 @@ def test_preflight_play_covers_every_role_of_every_service_playbook():
         if not roles:
             continue  # endpoints.yml: no role, nothing to check
         groups = _groups(service["hosts"])
-        assert groups <= _groups(play["hosts"]), f"preflight.yml hosts: lacks {sorted(groups - _groups(play['hosts']))} ({name})"
+        if play["hosts"] != "all":
+            assert groups <= _groups(play["hosts"]), f"preflight.yml hosts: lacks {sorted(groups - _groups(play['hosts']))} ({name})"
         block = [b for b in blocks if b["name"].endswith(f"({name})")]
         assert len(block) == 1, f"preflight.yml needs one block named '... ({name})'"
         block = block[0]
@@ -152,16 +153,16 @@ def test_preflights_only_read():
     allowed = {"ansible.builtin.assert", "ansible.builtin.fail", "ansible.builtin.set_fact", "ansible.builtin.debug",
                "ansible.builtin.include_vars", "ansible.builtin.stat", "ansible.builtin.include_role",
                "community.crypto.x509_certificate_info", "community.crypto.openssl_privatekey_info",
-               "ansible.builtin.command"}
+               "ansible.builtin.command", "ansible.builtin.setup", "community.docker.docker_container_info"}
     files = sorted(ROOT.glob("roles/*/tasks/preflight.yml")) + [ROOT / "roles" / "omero_accounts" / "tasks" / "validate.yml"]
     assert len(files) > 5
     for path in files:
         for task in _tasks(_yaml(path)):
             module = next(k for k in task if k.startswith(("ansible.", "community.")))
             assert module in allowed, f"{path.relative_to(ROOT)}: {task.get('name')} uses {module}"
-            if module == "ansible.builtin.command":  # validators on the controller, never a change
-                assert task.get("delegate_to") == "localhost" and task.get("changed_when") is False \
-                    and task.get("check_mode") is False, f"{path.relative_to(ROOT)}: {task.get('name')}"
+            if module == "ansible.builtin.command":  # validators and readers, never a change, no become
+                assert task.get("changed_when") is False and task.get("check_mode") is False \
+                    and task.get("become", False) is False, f"{path.relative_to(ROOT)}: {task.get('name')}"
             if module == "ansible.builtin.stat":
                 assert task.get("delegate_to") == "localhost", f"{path.relative_to(ROOT)}: {task.get('name')}"
 
@@ -232,6 +233,9 @@ def make_inventory(tmp_path):
         "nginx_server_name": "omero.example.org",
         "nginx_tls_mode": "selfsigned",
         "omero_python_ice_wheelhouse": str(tmp_path / "never-created" / "wheelhouse"),
+        # These "hosts" are the controller itself: the firewall role refuses them (as it must), so it is off,
+        # as on the local inventory's host-network container.
+        "firewall_manage": False,
     })
     (inv / "group_vars").mkdir()
     (inv / "group_vars" / "all.yml").write_text(json.dumps(group_vars))
