@@ -23,7 +23,7 @@ PLAYBOOK_BIN = pathlib.Path(sys.executable).with_name("ansible-playbook")
 if not PLAYBOOK_BIN.exists():
     pytest.skip(f"ansible-playbook not found next to {sys.executable}", allow_module_level=True)
 
-ROOT_PASSWORD = "Root-Test-Passw0rd!"
+ROOT_PASSWORD = "Rt7-kq2VwXe9-pL4zN!"  # above the secret-strength floor (plugins/filter/secret_floor.py)
 FBRAU_PASSWORD = "Fbrau-Initial-42!"
 
 
