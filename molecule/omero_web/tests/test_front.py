@@ -164,3 +164,17 @@ def test_the_warning_check_above_would_see_a_stapling_warning(host):
     r = host.run(f"printf '%s' '{conf}' > /tmp/stapling-probe.conf && nginx -t -c /tmp/stapling-probe.conf")
     assert r.rc == 0, r.stderr
     assert "[warn]" in r.stderr and "ssl_stapling" in r.stderr, r.stderr
+
+
+# --- load-balancing mode (the platforms whose host_vars list upstream servers) ---------------------
+
+def test_upstream_list_with_a_dead_server_keeps_serving(host, site):
+    v = yaml.safe_load((HOST_VARS / f"{host.backend.hostname}.yml").read_text())
+    if "nginx_upstream_servers" not in v:
+        pytest.skip("this platform uses the single loopback upstream (nginx_upstream_servers not set)")
+    conf = host.check_output("nginx -T 2>/dev/null")
+    assert f"server 127.0.0.1:{site['gunicorn']} max_fails=1 fail_timeout=10s;" in conf
+    assert "server 127.0.0.1:24089 max_fails=1 fail_timeout=10s;" in conf
+    assert host.run("ss -Hltn 'sport = :24089'").stdout.strip() == ""  # nothing listens there
+    got = codes(host, f"{site['curl']} -o /dev/null -w '%{{http_code}}' {site['base']}/webclient/login/", count=10)
+    assert set(got) == {"200"}, got
