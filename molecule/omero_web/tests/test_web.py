@@ -102,7 +102,8 @@ def test_static_file_served_by_nginx_from_disk(host, site):
     served = curl(host, site, f"--cacert {site['ca']} {site['base']}{STATIC} | sha256sum").stdout.split()[0]
     assert served == on_disk
     # gunicorn itself does not serve /static/, so the bytes above can only come from nginx.
-    direct = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' http://127.0.0.1:{site['gunicorn']}{STATIC}")
+    direct = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' -H 'Host: {site['name']}' "
+                      f"http://127.0.0.1:{site['gunicorn']}{STATIC}")
     assert direct.stdout == "404"
 
 

@@ -17,7 +17,8 @@ def site(host):
     name, https = v["nginx_server_name"], int(v["nginx_https_port"])
     # pebble makes a new root at every start; fetch the one that issued this run's certificate.
     host.run_expect([0], f"curl -sS --cacert {API_CA} -o {ROOT} https://localhost:{v['pebble_management_port']}/roots/0")
-    return {"name": name, "https": https, "http": int(v["nginx_http_port"]), "base": f"https://{name}:{https}"}
+    return {"name": name, "https": https, "http": int(v["nginx_http_port"]), "base": f"https://{name}:{https}",
+            "ocsp": f"http://127.0.0.1:{v['pebble_ocsp_port']}/"}
 
 
 def served_certificate(host, site):
@@ -60,6 +61,39 @@ def test_private_key_is_root_only(host, site):
 def test_renewal_timer_enabled(host):
     timer = host.service("certbot.timer")
     assert timer.is_enabled and timer.is_running
+
+
+def test_stapling_configured_because_the_certificate_names_a_responder(host, site):
+    # pebble (prepare.yml) writes the responder URL into the certificate; the role read it and switched
+    # stapling on, with the host's own nameservers as nginx's resolver (none hard-coded).
+    assert host.check_output("openssl x509 -in /etc/nginx/tls/fullchain.pem -noout -ocsp_uri") == site["ocsp"]
+    conf = host.check_output("nginx -T 2>/dev/null")
+    assert "ssl_stapling on;" in conf and "ssl_stapling_verify on;" in conf
+    assert "ssl_trusted_certificate /etc/nginx/tls/chain.pem;" in conf
+    nameservers = host.check_output("awk '$1 == \"nameserver\" {print $2}' /etc/resolv.conf").split()
+    assert nameservers, "the test host has no nameserver in /etc/resolv.conf"
+    assert f"resolver {' '.join(nameservers)};" in conf
+
+
+def test_nginx_staples_a_good_ocsp_response(host, site):
+    # nginx fetches the response on the first handshake and staples it from then on: poll for 20 s.
+    cmd = (f"openssl s_client -connect 127.0.0.1:{site['https']} -servername {site['name']} -status "
+           f"-CAfile {ROOT} -verify_return_error </dev/null 2>/dev/null")
+
+    def stapled():
+        out = host.run(cmd).stdout
+        return out if "OCSP Response Status: successful" in out else None
+
+    out = wait_for(stapled, timeout=20)
+    assert out, "no OCSP response stapled after 20 s"
+    assert "Cert Status: good" in out
+    assert "Verify return code: 0 (ok)" in out
+
+
+def test_nginx_config_test_is_clean(host):
+    r = host.run("nginx -t")
+    assert r.rc == 0
+    assert "[warn]" not in r.stderr and "[emerg]" not in r.stderr, r.stderr
 
 
 def test_renewal_replaces_the_served_certificate(host, site):
