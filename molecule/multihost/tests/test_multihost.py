@@ -4,6 +4,7 @@ Traffic goes only between the scenario's containers and from the controller to t
 network). A connection that must fail is tried only against a port where a service listens (checked first),
 so the failure is the firewall's, not a missing service.
 """
+import json
 import os
 import pathlib
 import re
@@ -236,3 +237,28 @@ def test_ssh_refuses_a_host_whose_key_is_not_the_known_one(tmp_path):
 def test_repository_checks_host_keys():
     cfg = (REPO / "ansible.cfg").read_text()
     assert re.search(r"^host_key_checking = true$", cfg, re.MULTILINE)
+
+
+# --- site.yml refuses a weak secret before any host changes (run by prepare.yml on untouched hosts) --------
+
+def weak_run():
+    return json.loads((EPHEMERAL / "weak-secret-run.json").read_text())
+
+
+def test_weak_secret_stops_site_in_its_first_play():
+    run = weak_run()
+    out = run["stdout"] + run["stderr"]
+    assert run["rc"] != 0
+    assert "governance_omero_password is refused" in out
+    assert "omero-admin-2026" not in out  # the value is never printed
+    plays = re.findall(r"^PLAY \[(.*)\]", out, re.MULTILINE)
+    assert plays[0].startswith("Check every role"), plays
+    assert len([p for p in plays if p != "PLAY RECAP"]) == 1, plays
+    recap = re.findall(r"^(mh-\S+)\s*:\s*ok=\d+\s+changed=(\d+)", out, re.MULTILINE)
+    assert sorted(h for h, _ in recap) == sorted(ADDRESS)
+    assert all(changed == "0" for _, changed in recap), recap
+
+
+@pytest.mark.parametrize("name", sorted(ADDRESS))
+def test_weak_secret_run_installed_nothing(name):
+    assert (EPHEMERAL / f"after-weak-run-{name}.txt").read_text().split() == []
