@@ -3,7 +3,13 @@ tests of this scenario prove the sandboxed units still back up (pg_dump through 
 or an sftp: repository), check, apply retention and mail their alerts."""
 import pytest
 from conftest import pg_unit
-from sandbox import OWN_UNIT_LIMIT, PACKAGED_UNIT_LIMIT, exposure, unit_properties, writable_in_unit
+from sandbox import (
+    OWN_UNIT_LIMIT,
+    PACKAGED_UNIT_LIMIT,
+    exposure,
+    unit_properties,
+    writable_in_unit,
+)
 
 OWN_UNITS = [
     "omero-backup.service",

@@ -1,6 +1,12 @@
 """systemd sandboxing of OMERO.web and nginx (issue 13): exposure scores, and writes only where needed.
 The login page test in test_web.py proves both still serve under their sandbox."""
-from sandbox import OWN_UNIT_LIMIT, PACKAGED_UNIT_LIMIT, exposure, unit_properties, writable_in_unit
+from sandbox import (
+    OWN_UNIT_LIMIT,
+    PACKAGED_UNIT_LIMIT,
+    exposure,
+    unit_properties,
+    writable_in_unit,
+)
 
 OMERODIR = "/opt/omero/web/OMERO.web"
 
