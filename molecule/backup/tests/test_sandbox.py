@@ -1,11 +1,9 @@
-"""systemd sandboxing of the backup units and of the PostgreSQL clusters they dump (issue 13). The other
-tests of this scenario prove the sandboxed units still back up (pg_dump through runuser, restic to a local
+"""systemd sandboxing of the backup units (issue 13; PostgreSQL comes from prepare.yml here, its drop-in is
+tested in the postgresql scenario). The other tests of this scenario prove the sandboxed units still back up (pg_dump through runuser, restic to a local
 or an sftp: repository), check, apply retention and mail their alerts."""
 import pytest
-from conftest import pg_unit
 from sandbox import (
     OWN_UNIT_LIMIT,
-    PACKAGED_UNIT_LIMIT,
     exposure,
     unit_properties,
     writable_in_unit,
@@ -22,12 +20,6 @@ OWN_UNITS = [
 @pytest.mark.parametrize("unit", OWN_UNITS)
 def test_backup_unit_exposure(host, unit):
     assert exposure(host, unit) <= OWN_UNIT_LIMIT
-
-
-def test_postgresql_cluster_exposure(host):
-    unit = pg_unit(host)
-    assert unit_properties(host, unit, "User")["User"] == "postgres"
-    assert exposure(host, unit) <= PACKAGED_UNIT_LIMIT
 
 
 def test_backup_run_keeps_only_the_capabilities_it_uses(host):

@@ -1,6 +1,7 @@
 """systemd sandboxing checks shared by the scenarios' testinfra tests (issue 13: `systemd-analyze security`
 exposure at most 5.0 for the project's units, 7.0 for Debian's nginx and PostgreSQL with their drop-ins)."""
 import re
+import shlex
 
 OWN_UNIT_LIMIT = 5.0
 PACKAGED_UNIT_LIMIT = 7.0
@@ -22,14 +23,20 @@ def unit_properties(host, unit, *names):
     return dict(line.split("=", 1) for line in out.splitlines())
 
 
+PROBE = "/run/systemd/system/omero-sandbox-probe.service"
+
+
 def writable_in_unit(host, unit, path):
-    """Whether the service user of `unit` may write `path` inside the unit's sandbox: systemd-run with the
-    unit's User= and mount sandbox (ProtectSystem/ReadWritePaths/ProtectHome copied from the unit)."""
-    props = unit_properties(host, unit, "User", "ReadWritePaths", "ProtectSystem", "ProtectHome")
-    opts = [f"-p ProtectSystem={props['ProtectSystem']}", f"-p ProtectHome={props['ProtectHome']}"]
-    if props["ReadWritePaths"]:
-        opts.append(f"-p 'ReadWritePaths={props['ReadWritePaths']}'")
-    if props["User"]:
-        opts.append(f"-p User={props['User']}")
-    res = host.run(f"systemd-run --wait --quiet --collect {' '.join(opts)} /usr/bin/test -w {path}")
-    return res.rc == 0
+    """Whether `unit`'s service user may write `path` inside the unit's file system sandbox: a oneshot probe
+    unit with the same User=, ProtectSystem=, ProtectHome=, ReadWritePaths=, ReadOnlyPaths= and StateDirectory= runs
+    `test -w` (which sees read-only mounts). systemd-run --wait would need D-Bus, which the hosts lack."""
+    props = unit_properties(host, unit, "User", "ProtectSystem", "ProtectHome", "ReadWritePaths", "ReadOnlyPaths",
+                            "StateDirectory")
+    lines = ["[Service]", "Type=oneshot", f"ExecStart=/usr/bin/test -w {path}"]
+    lines += [f"{key}={value}" for key, value in sorted(props.items()) if value]
+    host.check_output(f"printf '%s\\n' {' '.join(shlex.quote(line) for line in lines)} > {PROBE} && systemctl daemon-reload")
+    try:
+        return host.run("systemctl start omero-sandbox-probe.service").rc == 0
+    finally:
+        host.check_output(f"rm -f {PROBE} && systemctl reset-failed omero-sandbox-probe.service 2>/dev/null;"
+                          " systemctl daemon-reload")
