@@ -1,6 +1,7 @@
 """systemd sandboxing of the backup units (issue 13; PostgreSQL comes from prepare.yml here, its drop-in is
-tested in the postgresql scenario). The other tests of this scenario prove the sandboxed units still back up (pg_dump through runuser, restic to a local
-or an sftp: repository), check, apply retention and mail their alerts."""
+tested in the postgresql scenario). The other tests of this scenario prove the sandboxed units still back
+up (pg_dump through runuser, restic to a local or an sftp: repository), check, apply retention and mail
+their alerts."""
 import pytest
 from sandbox import (
     OWN_UNIT_LIMIT,
