@@ -8,29 +8,9 @@ import pytest
 import yaml
 
 SCENARIO = pathlib.Path(__file__).resolve().parent.parent
-HOST_VARS = SCENARIO / "host_vars"
 NGINX_DEFAULTS = yaml.safe_load((SCENARIO.parent.parent / "roles/nginx/defaults/main.yml").read_text())
-CA_FILES = {"selfsigned": "/etc/nginx/tls/ca.pem", "provided": "/root/provided-root-ca.pem"}
 MAX_REQUESTS = 30  # upper bound of every request loop below
-UNKNOWN = "unknown.omero.test"
-
-
-@pytest.fixture(scope="module")
-def site(host):
-    v = yaml.safe_load((HOST_VARS / f"{host.backend.hostname}.yml").read_text())
-    name, https, http = v["nginx_server_name"], int(v["nginx_https_port"]), int(v["nginx_http_port"])
-    mode = v.get("nginx_tls_mode", "selfsigned")
-    return {
-        "name": name,
-        "https": https,
-        "http": http,
-        "gunicorn": int(v["omero_web_port"]),
-        "ca": CA_FILES[mode],
-        "base": f"https://{name}:{https}",
-        "curl": f"curl --silent --show-error --max-time 30 --resolve {name}:{https}:127.0.0.1 "
-                f"--resolve {name}:{http}:127.0.0.1 --resolve {UNKNOWN}:{https}:127.0.0.1 "
-                f"--resolve {UNKNOWN}:{http}:127.0.0.1 --cacert {CA_FILES[mode]}",
-    }
+UNKNOWN = "unknown.omero.test"  # the name conftest.py resolves to loopback too
 
 
 def codes(host, command, count=MAX_REQUESTS):
@@ -174,8 +154,7 @@ def test_the_warning_check_above_would_see_a_stapling_warning(host):
 # --- load-balancing mode (the platforms whose host_vars list upstream servers) ---------------------
 
 def test_upstream_list_with_a_dead_server_keeps_serving(host, site):
-    v = yaml.safe_load((HOST_VARS / f"{host.backend.hostname}.yml").read_text())
-    if "nginx_upstream_servers" not in v:
+    if "nginx_upstream_servers" not in site["vars"]:
         pytest.skip("this platform uses the single loopback upstream (nginx_upstream_servers not set)")
     conf = host.check_output("nginx -T 2>/dev/null")
     assert f"server 127.0.0.1:{site['gunicorn']} max_fails=1 fail_timeout=10s;" in conf

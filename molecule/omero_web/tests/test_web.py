@@ -5,35 +5,12 @@ local CA that the nginx role generated, in provided mode the root of the chain p
 server sends its certificate and the intermediate). No check skips verification.
 """
 import hashlib
-import pathlib
 
 import pytest
-import yaml
 
-HOST_VARS = pathlib.Path(__file__).resolve().parent.parent / "host_vars"
-
-CA_FILES = {"selfsigned": "/etc/nginx/tls/ca.pem", "provided": "/root/provided-root-ca.pem"}
 ISSUERS = {"selfsigned": "OMERO deploy local CA", "provided": "OMERO test intermediate CA"}
 STATIC = "/static/webgateway/css/ome.body.css"
 STATIC_ROOT = "/opt/omero/web/static"
-
-
-@pytest.fixture(scope="module")
-def site(host):
-    # The scenario's per-platform ports and names (the same file the converge used).
-    v = yaml.safe_load((HOST_VARS / f"{host.backend.hostname}.yml").read_text())
-    name, https, http = v["nginx_server_name"], int(v["nginx_https_port"]), int(v["nginx_http_port"])
-    mode = v.get("nginx_tls_mode", "selfsigned")
-    return {
-        "mode": mode,
-        "ca": CA_FILES[mode],
-        "name": name,
-        "https": https,
-        "http": http,
-        "gunicorn": int(v["omero_web_port"]),
-        "base": f"https://{name}:{https}",
-        "resolve": f"--resolve {name}:{https}:127.0.0.1 --resolve {name}:{http}:127.0.0.1",
-    }
 
 
 def curl(host, site, args):
