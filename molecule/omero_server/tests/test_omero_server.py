@@ -200,8 +200,8 @@ def test_glacier2_certificates(host):
 
 
 def test_pg_hba_admits_exactly_the_other_server_hosts(host):
-    # Each database's pg_hba.conf carries one scram-sha-256 rule per other host of the inventory's
-    # omero_server group (no traffic is sent to those addresses) and none for itself (it uses loopback).
+    # Each database's pg_hba.conf carries one hostssl scram-sha-256 rule (TLS only) per other host of the
+    # inventory's omero_server group (no traffic is sent to those addresses) and none for itself (it uses loopback).
     # With both platforms that is the other platform; with one (--platform-name), none at all.
     me = host.backend.get_hostname()
     others = sorted(h for h in host.ansible.get_variables()["groups"]["omero_server"] if h != me)
@@ -211,4 +211,4 @@ def test_pg_hba_admits_exactly_the_other_server_hosts(host):
     assert marked == others
     for other in others:
         rule = lines[lines.index(f"# OMERO.server host {other}") + 1].split()
-        assert rule[:3] == ["host", "omero", "omero"] and rule[-1] == "scram-sha-256", rule
+        assert rule[:3] == ["hostssl", "omero", "omero"] and rule[-1] == "scram-sha-256", rule
