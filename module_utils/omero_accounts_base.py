@@ -71,6 +71,9 @@ DEFAULT_SETTINGS = {
 MAX_EXTRA_COLLABORATION_GROUPS = 2
 PASSWORD_MIN_LENGTH = 10
 PLACEHOLDER_SECRETS = ("CHANGE_ME", "CHANGEME", "changeme", "")
+# Problems reported per file before the rest of that file is left for the next run (a file of thousands
+# of wrong entries is answered as fast as one).
+MAX_PROBLEMS = 50
 USER_FIELDS = ("first_name", "last_name", "email", "institution")
 # The kinds of accounts file: each holds exactly one of these top-level keys.
 KINDS = ("people", "team", "referents", "public_group", "external_groups", "settings",

@@ -155,10 +155,14 @@ def expand(documents, today=None):
     for _path, ext in by_kind["external_groups"]:
         for group in ext or []:
             desired.external_group(group, reports, today)
-    for group in sorted(desired.groups.values(), key=lambda g: _group_rank(g["name"], settings, team_order)):
+    team_index = {}
+    for i, team in enumerate(team_order):
+        team_index.setdefault(team["name"], i)
+    for group in sorted(desired.groups.values(), key=lambda g: _group_rank(g["name"], settings, team_index)):
         for member in group["members"] or []:
             desired.join(member, group["name"])
-    users = [_user(name, people[name], desired.memberships.get(name, []), name in referents_members, settings)
+    referents = set(referents_members)
+    users = [_user(name, people[name], desired.memberships.get(name, []), name in referents, settings)
              for name in sorted(people) if name in desired.active]
     departed = [_departed(name, people[name], desired.leaders_of.get(name, []))
                 for name in sorted(people) if name not in desired.active]
@@ -176,12 +180,13 @@ def expand(documents, today=None):
     }
 
 
-def _group_rank(name, settings, teams):
-    """Order in which a person's groups are considered for their default group: own team first."""
-    team_names = [t["name"] for t in teams]
-    if name in team_names:
-        return (0, team_names.index(name), name)
-    if name.endswith(settings["collaboration_suffix"]) and name[: -len(settings["collaboration_suffix"])] in team_names:
+def _group_rank(name, settings, team_index):
+    """Order in which a person's groups are considered for their default group: own team first.
+
+    ``team_index`` maps each team's name to its place among the team files."""
+    if name in team_index:
+        return (0, team_index[name], name)
+    if name.endswith(settings["collaboration_suffix"]) and name[: -len(settings["collaboration_suffix"])] in team_index:
         return (1, 0, name)
     if name == settings["referents_group"]:
         return (3, 0, name)

@@ -7,7 +7,10 @@ Python, no omero import (module_utils/omero_accounts_base.py describes the layer
 """
 
 import datetime
+import itertools
 import os
+import re
+import stat
 
 try:  # the validator, the governance runner and the tests: module_utils/ is on sys.path
     from omero_accounts_base import (
@@ -15,6 +18,7 @@ try:  # the validator, the governance runner and the tests: module_utils/ is on 
         BUILTIN_USERS,
         KINDS,
         MAX_EXTRA_COLLABORATION_GROUPS,
+        MAX_PROBLEMS,
         Problem,
         collect,
         is_placeholder,
@@ -23,13 +27,14 @@ try:  # the validator, the governance runner and the tests: module_utils/ is on 
         settings_of,
     )
     from omero_accounts_expand import expand
-    from omero_accounts_yaml import key_path, load_yaml_unique, normalise
+    from omero_accounts_yaml import key_path, load_yaml_strict, normalise
 except ImportError:  # an Ansible module: AnsiballZ ships module_utils as ansible.module_utils.*
     from ansible.module_utils.omero_accounts_base import (
         BUILTIN_GROUPS,
         BUILTIN_USERS,
         KINDS,
         MAX_EXTRA_COLLABORATION_GROUPS,
+        MAX_PROBLEMS,
         Problem,
         collect,
         is_placeholder,
@@ -40,7 +45,7 @@ except ImportError:  # an Ansible module: AnsiballZ ships module_utils as ansibl
     from ansible.module_utils.omero_accounts_expand import expand
     from ansible.module_utils.omero_accounts_yaml import (
         key_path,
-        load_yaml_unique,
+        load_yaml_strict,
         normalise,
     )
 
@@ -49,59 +54,113 @@ except ImportError:  # an Ansible module: AnsiballZ ships module_utils as ansibl
 # Loading
 # --------------------------------------------------------------------------------------------------
 
+# An accounts tree is read only within these bounds, so that any input is answered in seconds: a
+# platform of a few thousand people and a few hundred teams needs a few hundred KB in a few hundred files.
+MAX_TREE_BYTES = 1024 * 1024
+MAX_TREE_ENTRIES = 2000
+_TOO_BIG = "an accounts tree is read only up to {} (a platform of thousands of people needs a few hundred KB)"
+
+
 def load_inventory(inventory_dir, yaml_module):
     """Read every ``accounts/**/*.yml`` under ``inventory_dir``.
 
     Returns ``(documents, problems)`` where ``documents`` maps the display path of each file
     (``<inventory_dir>/accounts/...``) to its parsed, date-normalised content. ``yaml_module`` is
     PyYAML (passed in so that this module has no hard dependency for the modules' sake). A file
-    with a key given twice in one mapping is a problem per repeated key, and is not loaded.
+    with a construct an accounts file never needs (``omero_accounts_yaml``: anchors, aliases, merge
+    keys, tags, a key given twice...) is a problem per construct, and is not loaded. A tree over
+    ``MAX_TREE_BYTES`` or ``MAX_TREE_ENTRIES`` is one problem, and nothing of it is parsed.
     """
-    problems = []
     documents = {}
     accounts_dir = os.path.join(inventory_dir, "accounts")
     if not os.path.isdir(accounts_dir):
-        problems.append(Problem(accounts_dir, "(directory)", "missing: the inventory has no accounts directory"))
+        return documents, [Problem(accounts_dir, "(directory)", "missing: the inventory has no accounts directory")]
+    paths, problems = _accounts_files(accounts_dir)
+    if problems:
         return documents, problems
-    paths = []
-    for root, dirs, files in os.walk(accounts_dir):
-        dirs.sort()
-        for name in sorted(files):
-            if name.endswith((".yml", ".yaml")):
-                paths.append(os.path.join(root, name))
     if not paths:
         problems.append(Problem(accounts_dir, "(directory)", "no .yml files"))
     for path in paths:
-        try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-            text = raw.decode("utf-8")
-            data, duplicates = load_yaml_unique(text, yaml_module)
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(path, "(file)", f"not UTF-8 text: {exc}"))
-            continue
-        except yaml_module.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-            problems.append(Problem(path, "(file)", "malformed YAML{}: {}".format(where, getattr(exc, "problem", None) or exc)))
-            continue
-        except OSError as exc:
-            problems.append(Problem(path, "(file)", f"cannot read: {exc.strerror}"))
-            continue
-        if duplicates:
-            problems.extend(Problem(path, key, message) for key, message in duplicates)
-            continue
-        if data is None:
-            data = {}
-        documents[path] = normalise(data)
+        data = _read_file(path, yaml_module, problems)
+        if data is not None:
+            documents[path] = data
     return documents, problems
 
 
+def _accounts_files(accounts_dir):
+    """``(paths, problems)``: the ``.yml``/``.yaml`` regular files under ``accounts_dir`` (sorted, each
+    directory's files before its subdirectories'), or the one problem that stops the reading."""
+    paths, sizes, entries = [], 0, 0
+    pending = [accounts_dir]
+    while pending:
+        root = pending.pop()
+        dirs, files = [], []
+        try:
+            with os.scandir(root) as scan:
+                for entry in scan:
+                    entries += 1
+                    if entries > MAX_TREE_ENTRIES:
+                        return [], [Problem(accounts_dir, "(directory)", "more than {} files and directories: {}".format(
+                            MAX_TREE_ENTRIES, _TOO_BIG.format(f"{MAX_TREE_ENTRIES} entries")))]
+                    if entry.is_dir(follow_symlinks=False):
+                        dirs.append(entry.name)
+                    elif entry.name.endswith((".yml", ".yaml")):
+                        files.append(entry.name)
+        except OSError as exc:
+            return [], [Problem(root, "(directory)", f"cannot read: {exc.strerror}")]
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            try:
+                info = os.stat(path)
+            except OSError as exc:
+                return [], [Problem(path, "(file)", f"cannot read: {exc.strerror}")]
+            if not stat.S_ISREG(info.st_mode):
+                return [], [Problem(path, "(file)", "not a regular file (a directory, device, pipe or broken link)")]
+            sizes += info.st_size
+            if sizes > MAX_TREE_BYTES:
+                return [], [Problem(accounts_dir, "(directory)", "the .yml files hold more than {} bytes: {}".format(
+                    MAX_TREE_BYTES, _TOO_BIG.format("1 MiB")))]
+            paths.append(path)
+        pending.extend(os.path.join(root, name) for name in sorted(dirs, reverse=True))
+    return paths, []
+
+
+def _read_file(path, yaml_module, problems):
+    """The date-normalised content of one file (``{}`` when empty), or None after adding its problems."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_TREE_BYTES + 1)
+        if len(raw) > MAX_TREE_BYTES:  # grew since it was listed
+            problems.append(Problem(path, "(file)", f"more than {MAX_TREE_BYTES} bytes: " + _TOO_BIG.format("1 MiB")))
+            return None
+        text = raw.decode("utf-8")
+        data, refused = load_yaml_strict(text, yaml_module)
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(path, "(file)", f"not UTF-8 text: {exc}"))
+        return None
+    except yaml_module.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problems.append(Problem(path, "(file)", "malformed YAML{}: {}".format(where, getattr(exc, "problem", None) or exc)))
+        return None
+    except OSError as exc:
+        problems.append(Problem(path, "(file)", f"cannot read: {exc.strerror}"))
+        return None
+    if refused:
+        problems.extend(Problem(path, key, message) for key, message in refused)
+        return None
+    return {} if data is None else normalise(data)
+
+
 def schema_problems(documents, schema, jsonschema_module):
-    """Validate each document against the JSON schema (a oneOf of the known file kinds)."""
+    """Validate each document against the JSON schema (one top-level key per file kind).
+
+    At most ``MAX_PROBLEMS`` problems per file (then one saying so), each message at most
+    ``MAX_MESSAGE_CHARS`` long: a file of thousands of wrong entries is answered as fast as one.
+    """
     problems = []
-    validator_cls = jsonschema_module.validators.validator_for(schema)
-    validator = validator_cls(schema)
+    schema = _inlined(schema, schema.get("$defs") or {})
+    validator = _validator_class(schema, jsonschema_module)(schema)
     for path, data in sorted(documents.items()):
         if not isinstance(data, dict):
             problems.append(Problem(path, "(root)", f"must be a mapping, found {type(data).__name__}"))
@@ -110,11 +169,101 @@ def schema_problems(documents, schema, jsonschema_module):
         if len(kinds) != 1:
             problems.append(Problem(
                 path, "(root)",
-                "must have exactly one top-level key among {}, found {}".format(", ".join(KINDS), ", ".join(sorted(data)) or "none")))
+                "must have exactly one top-level key among {}, found {}".format(
+                    ", ".join(KINDS), _shorten(", ".join(sorted(map(str, data)))) or "none")))
             continue
-        for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
-            problems.append(Problem(path, key_path(list(error.absolute_path)), _schema_message(error)))
+        errors = list(itertools.islice(validator.iter_errors(data), MAX_PROBLEMS + 1))
+        for error in sorted(errors[:MAX_PROBLEMS], key=lambda e: [str(p) for p in e.absolute_path]):
+            problems.append(Problem(path, key_path(list(error.absolute_path)), _shorten(_schema_message(error))))
+        if len(errors) > MAX_PROBLEMS:
+            problems.append(Problem(path, "(file)", f"more problems not shown (the first {MAX_PROBLEMS} are)"))
     return problems
+
+
+def _validator_class(schema, jsonschema_module):
+    """The schema's validator, made linear and cheap per item for large files (same answers).
+
+    jsonschema compares the items of a list that cannot be sorted (mixed types) pairwise for
+    ``uniqueItems``, which a list of a hundred thousand items turns into hours: here each item is
+    reduced to a hashable form that keeps JSON equality (1 == 1.0, True != 1) and the first repeated
+    one is named. A list of plain strings (names, ``<Type>:<id>``) is checked item by item with the
+    schema's own pattern, and only an item that fails goes through jsonschema for its message.
+    """
+    base = jsonschema_module.validators.validator_for(schema)
+    general_items = base.VALIDATORS["items"]
+
+    def unique_items(validator, unique, instance, _schema):
+        if not unique or not validator.is_type(instance, "array"):
+            return
+        seen = set()
+        for item in instance:
+            form = _hashable(item)
+            if form in seen:
+                yield jsonschema_module.ValidationError(f"{_shorten(repr(item))} is listed twice")
+                return
+            seen.add(form)
+
+    def items(validator, items_schema, instance, schema):
+        valid = _plain_string_check(items_schema)
+        if valid is None or "prefixItems" in schema or not validator.is_type(instance, "array"):
+            yield from general_items(validator, items_schema, instance, schema)
+            return
+        for index, item in enumerate(instance):
+            if not valid(item):
+                yield from validator.descend(item, items_schema, path=index)
+
+    return jsonschema_module.validators.extend(base, {"uniqueItems": unique_items, "items": items})
+
+
+_PLAIN_STRING_KEYS = {"type", "pattern", "minLength", "maxLength", "description"}
+
+
+def _plain_string_check(subschema):
+    """For ``{"type": "string", "pattern"?, "minLength"?, "maxLength"?}``, a function telling whether a
+    value passes it (as jsonschema would: ``re.search``, lengths in characters); else None."""
+    if not isinstance(subschema, dict) or subschema.get("type") != "string" or set(subschema) - _PLAIN_STRING_KEYS:
+        return None
+    pattern = re.compile(subschema["pattern"]) if "pattern" in subschema else None
+    low, high = subschema.get("minLength", 0), subschema.get("maxLength")
+
+    def valid(value):
+        return (isinstance(value, str) and low <= len(value) and (high is None or len(value) <= high)
+                and (pattern is None or pattern.search(value) is not None))
+    return valid
+
+
+def _inlined(node, defs, depth=0):
+    """``node`` with each ``{"$ref": "#/$defs/<name>"}`` replaced by that definition (this schema's refs
+    are not recursive): jsonschema resolves a reference on every item it checks otherwise."""
+    if depth > 20:
+        raise ValueError("the accounts schema's references nest too deep")
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if len(node) == 1 and isinstance(ref, str) and ref.startswith("#/$defs/") and ref[8:] in defs:
+            return _inlined(defs[ref[8:]], defs, depth + 1)
+        return {k: (v if k == "$defs" else _inlined(v, defs, depth + 1)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inlined(v, defs, depth + 1) for v in node]
+    return node
+
+
+def _hashable(value):
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, (int, float)):
+        return ("number", value)
+    if isinstance(value, dict):
+        return ("object", frozenset((_hashable(k), _hashable(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("array", tuple(_hashable(v) for v in value))
+    return (type(value).__name__, value)
+
+
+MAX_MESSAGE_CHARS = 300
+
+
+def _shorten(text):
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + f"... ({len(text)} characters)"
 
 
 def _schema_message(error):
@@ -367,12 +516,24 @@ def semantic_problems(documents, passwords=None):
 
 
 def validate_inventory(inventory_dir, yaml_module, jsonschema_module, schema, passwords=None):
-    """Load and validate; returns ``(documents, problems)``."""
+    """Load and validate; returns ``(documents, problems)`` (at most ``MAX_PROBLEMS`` per file and stage)."""
     documents, problems = load_inventory(inventory_dir, yaml_module)
     problems.extend(schema_problems(documents, schema, jsonschema_module))
     if not problems:
-        problems.extend(semantic_problems(documents, passwords))
+        problems.extend(capped(semantic_problems(documents, passwords)))
     return documents, problems
+
+
+def capped(problems):
+    """``problems`` with at most ``MAX_PROBLEMS`` per file, then one per file saying how many more there are."""
+    kept, counts = [], {}
+    for problem in problems:
+        counts[problem.file] = counts.get(problem.file, 0) + 1
+        if counts[problem.file] <= MAX_PROBLEMS:
+            kept.append(problem)
+    kept.extend(Problem(file, "(file)", f"{count - MAX_PROBLEMS} more problem(s) not shown (the first {MAX_PROBLEMS} are)")
+                for file, count in counts.items() if count > MAX_PROBLEMS)
+    return kept
 
 
 def password_vars(documents):

@@ -1,5 +1,6 @@
 """Pure tests of the accounts model (module_utils/omero_accounts_*.py): no omero, no server."""
 import datetime
+import types
 
 import pytest
 import yaml
@@ -7,6 +8,7 @@ from omero_accounts_actions import blank_group, describe, simulate, view
 from omero_accounts_base import (
     BUILTIN_GROUPS,
     DEFAULT_SETTINGS,
+    MAX_PROBLEMS,
     password_problems,
     permissions_string,
 )
@@ -18,7 +20,7 @@ from omero_accounts_plan import (
     plan,
     transfer_problems,
 )
-from omero_accounts_yaml import load_yaml_unique
+from omero_accounts_yaml import load_yaml_strict
 
 
 @pytest.mark.parametrize("password,failures", [
@@ -249,8 +251,12 @@ def test_every_action_has_a_description():
 # Loading: duplicate keys (PyYAML's safe_load keeps the last one silently)
 # --------------------------------------------------------------------------------------------------
 
-def load_text(text):
-    return load_yaml_unique(text, yaml)
+def load_text(text, yaml_module=yaml):
+    return load_yaml_strict(text, yaml_module)
+
+
+# PyYAML without libyaml: the validator then uses PyYAML's own parser, and must say the same.
+PURE_YAML = types.SimpleNamespace(**dict(vars(yaml), CSafeLoader=None))
 
 
 @pytest.mark.parametrize("text,key,lines", [
@@ -268,13 +274,60 @@ def test_a_repeated_key_is_reported_with_its_path_and_lines(text, key, lines):
     assert f"(first at line {lines[0]}, again at line {lines[1]})" in message
 
 
-def test_merge_keys_and_dates_load_as_safe_load_does():
-    text = "base: &b {k: 1, j: 2}\nother:\n  <<: *b\n  k: 3\nday: 2026-11-02\n"
-    data, duplicates = load_text(text)
-    assert duplicates == []
+def test_plain_values_load_as_safe_load_does():
+    text = ("day: 2026-11-02\nflag: yes\nnothing: ~\nquota: 1.5\ncount: 0x10\nquoted: '2026-11-02'\n"
+            "flow: [a, {k: v}]\nblock:\n  - x: 1\n    y: [2]\noctal: 010\nbig: 123456789012345678901234\n"
+            "neg: -7\nsexagesimal: 1:30\nempty:\nbang: ! 12\n")
+    assert load_text(text, PURE_YAML) == load_text(text)
+    data, problems = load_text(text)
+    assert problems == []
     assert data == yaml.safe_load(text)
-    assert data["other"] == {"k": 3, "j": 2}
-    assert data["day"] == datetime.date(2026, 11, 2)
+    assert data["day"] == datetime.date(2026, 11, 2) and data["quoted"] == "2026-11-02"
+
+
+@pytest.mark.parametrize("text,key,message", [
+    ("base: &b {k: 1}\n", "base", "anchor &b at line 1: anchors, aliases and merge keys are refused"),
+    ("a: 1\nb: *x\n", "b", "alias *x at line 2: anchors, aliases and merge keys are refused"),
+    ("other:\n  <<: {k: 1}\n  j: 2\n", "other.<<", "merge key '<<' at line 2: anchors, aliases and merge keys are refused"),
+    ("team:\n  name: !!str x\n", "team.name", "tag tag:yaml.org,2002:str at line 2: tags are refused"),
+    ("team:\n  name: !Ref x\n", "team.name", "tag !Ref at line 2: tags are refused"),
+    ("people: !!python/object:os.system {}\n", "people", "tag tag:yaml.org,2002:python/object:os.system at line 1"),
+    ("? [a, b]\n: 1\n", "(root)", "a list as a key at line 1: keys are plain names"),
+    ("a: 1\n---\nb: 2\n", "(file)", "a second YAML document at line 2: an accounts file holds exactly one"),
+    ("a: " + "[" * 11 + "]" * 11 + "\n", "a[0][0][0][0][0][0][0][0][0]", "nested deeper than 10 levels at line 1"),
+    ("a: " + "x" * 2001 + "\n", "a", "a value of 2001 characters at line 1: over the 2000"),
+    ("a: 2026-02-30\n", "a", "'2026-02-30' at line 1 is not a valid timestamp"),
+    ("=: 1\n", "=", "'=' at line 1 reads as a YAML value: quote it"),
+])
+def test_constructs_an_accounts_file_never_needs_are_refused_where_they_are(text, key, message):
+    for yaml_module in (yaml, PURE_YAML):
+        _data, problems = load_text(text, yaml_module)
+        assert problems, text
+        assert problems[0][0] == key
+        assert problems[0][1].startswith(message), problems
+
+
+def test_a_billion_laughs_is_refused_at_each_anchor_without_expanding_anything():
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    data, problems = load_text("\n".join(lines) + "\n")
+    # An anchored value is not read at all: one problem per anchor, nothing expanded.
+    assert [key for key, _message in problems] == [f"a{i}" for i in range(10)]
+    assert problems[0][1] == ("anchor &a0 at line 1: anchors, aliases and merge keys are refused (an accounts file"
+                              " never needs them): write each value out")
+    assert data == {f"a{i}": None for i in range(10)}
+
+
+def test_a_construct_repeated_is_refused_each_time():
+    _data, problems = load_text("people:\n" + "  - <<: {omename: x}\n    status: active\n" * 3 + "dates: [2026-02-30, 2026-02-30]\n")
+    assert [key for key, _message in problems] == ["people[0].<<", "people[1].<<", "people[2].<<", "dates[0]", "dates[1]"]
+
+
+def test_a_file_stops_being_read_after_max_problems():
+    _data, problems = load_text("a: [" + ", ".join(["*x"] * 1000) + "]\n")
+    assert len(problems) == MAX_PROBLEMS + 1
+    assert problems[0][0] == "a[0]" and problems[MAX_PROBLEMS - 1][0] == f"a[{MAX_PROBLEMS - 1}]"
+    assert problems[-1] == ("(file)", f"stopped reading after {MAX_PROBLEMS} problems")
 
 
 def test_load_inventory_refuses_a_file_with_a_repeated_key_and_keeps_dates_normalised(tmp_path):
