@@ -128,6 +128,14 @@ drift_items:
   returned: always
   type: list
   elements: dict
+progress:
+  description: >-
+    The steps of each graph request (Chown2, Delete2, Chmod2) while it ran, as "<action>: step <n>/<total>
+    (<seconds> s)"; also written to the log. A request is waited for until it finishes, however long it
+    takes - closing it earlier would cancel it on the server.
+  returned: always
+  type: list
+  elements: str
 passwords_not_given:
   description: Vault variables named by people's C(password_var) that had no value (a new account among them is refused).
   returned: always

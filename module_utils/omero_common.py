@@ -158,9 +158,11 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
     resets = sorted(n for n, t in tokens.items() if done_resets.get(n) != t)
     if reset_all:  # omero_user update_password=always: the caller asked for every given password
         resets = sorted(given)
-    drift = []
+    drift, progress = [], []
     try:
-        with OmeroAccounts(p["host"], p["port"], p["admin_user"], p["admin_password"], protocol=p["protocol"]) as conn:
+        with OmeroAccounts(p["host"], p["port"], p["admin_user"], p["admin_password"], protocol=p["protocol"],
+                           on_progress=module.log) as conn:
+            progress = conn.progress  # graph requests' steps, also in the log (module.log)
             current = conn.read_state(privileges_of=admins)
             if departing & set(current["users"]):
                 conn.read_owned(sorted(departing & set(current["users"])))
@@ -208,6 +210,7 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
                                        " (kept: set drift_policy: revert to undo it)") for d in drift],
         "drift_items": drift,
         "diff": {"before": before_view, "after": after_view},
+        "progress": progress,
     }
     result.update(extra_result or {})
     module.exit_json(**result)

@@ -247,7 +247,7 @@ class Store:
 
 
 MUTATING = {
-    "createGroup", "updateGroup", "createExperimenter", "createExperimenterWithPassword", "createRestrictedSystemUserWithPassword",
+    "createGroup", "updateGroup", "createExperimenter", "createExperimenterWithPassword", "createRestrictedSystemUser", "createRestrictedSystemUserWithPassword",
     "updateExperimenter", "addGroups", "removeGroups", "addGroupOwners", "removeGroupOwners", "setDefaultGroup",
     "setAdminPrivileges", "changeUserPassword",
 }
@@ -494,8 +494,15 @@ class AdminI(omero.api.IAdmin):
         gids = [_val(default_group.getId())] + [_val(g.getId()) for g in other_groups]
         return self._create(e, None, gids)
 
+    @_amd("createRestrictedSystemUser")
+    def createRestrictedSystemUser_async(self, e, privileges):
+        return self._restricted(e, privileges, None)  # AdminImpl.createRestrictedSystemUser: blank password
+
     @_amd("createRestrictedSystemUserWithPassword")
     def createRestrictedSystemUserWithPassword_async(self, e, privileges, password):
+        return self._restricted(e, privileges, password)
+
+    def _restricted(self, e, privileges, password):
         self.caller.roles_allowed_system()
         names = {_val(p.getValue()) for p in privileges}
         if names - ALL_PRIVILEGES:  # AdminImpl.assertKnownPrivileges

@@ -212,7 +212,7 @@ def delete_closure(data, idx, deleted, unknown):
 
 LINK_KINDS = CONTAINER_LINK_TYPES + tuple(f"{p}AnnotationLink" for p in ("Project", "Dataset", "Image", "Screen", "Plate",
                                                                            "Folder", "Roi"))
-LINK_ENDS = "select l.id, l.parent.id, l.child.id, l.details.owner.id from {kind} l where l.id in (:ids)"
+LINK_ENDS = "select l.id, l.parent.id, l.child.id, l.details.owner.id, l.details.group.id from {kind} l where l.id in (:ids)"
 ROI_IMAGES = ("select o.id, o.image.id, o.image.details.owner.id, o.image.fileset.id from Roi o "
               "where o.details.owner.id in (:uids)")
 IMAGE_FILESETS = "select o.id, o.fileset.id from Image o where o.id in (:ids)"
@@ -238,7 +238,8 @@ def projection(store, query, params, visible):
     for kind in LINK_KINDS:
         if query == LINK_ENDS.format(kind=kind):
             ids = _ids(params, "ids")
-            return [[rlong(oid), rlong(data[oid]["parent"]), rlong(data[oid]["child"]), rlong(data[oid]["owner"])]
+            return [[rlong(oid), rlong(data[oid]["parent"]), rlong(data[oid]["child"]), rlong(data[oid]["owner"]),
+                     rlong(data[oid]["group"])]
                     for oid in sorted(ids) if oid in data and data[oid]["type"] == kind and visible(data[oid])]
     for kind in LINK_KINDS + ("JobOriginalFileLink",):
         if query == CHILDREN.format(kind=kind):  # the tests' read-back
