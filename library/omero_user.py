@@ -162,7 +162,7 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.omero_accounts_model import ADMIN_PRIVILEGES
+from ansible.module_utils.omero_accounts_base import ADMIN_PRIVILEGES
 from ansible.module_utils.omero_common import connection_argument_spec, reconcile
 
 USER_OPTIONS = {

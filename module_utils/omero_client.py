@@ -7,13 +7,13 @@ One ``OmeroAccounts`` object is one Glacier2 session. ``read_state`` makes three
 ``getAdminPrivileges`` per restricted admin the caller manages; ``read_owned`` one IQuery projection
 per data class, only when someone departs; ``dry_run`` asks the server what each graph request would
 do (``dryRun``) before anything changes; ``apply`` turns the model's actions
-(module_utils/omero_accounts_model.py) into admin-service calls and graph requests (Chmod2, Chown2,
+(module_utils/omero_accounts_plan.py) into admin-service calls and graph requests (Chmod2, Chown2,
 Delete2) submitted on the same session.
 """
 
 import time
 
-from ansible.module_utils.omero_accounts_model import describe
+from ansible.module_utils.omero_accounts_actions import describe
 
 try:
     import omero

@@ -14,16 +14,13 @@ import tempfile
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
-from ansible.module_utils.omero_accounts_model import (
-    PlanError,
-    describe,
+from ansible.module_utils.omero_accounts_actions import describe, simulate, view
+from ansible.module_utils.omero_accounts_drift import (
     describe_drift,
     detect_drift,
     keep_drift,
-    plan,
-    simulate,
-    view,
 )
+from ansible.module_utils.omero_accounts_plan import PlanError, plan
 from ansible.module_utils.omero_client import (
     HAS_OMERO,
     OMERO_IMPORT_ERROR,

@@ -31,7 +31,7 @@ Rules (the DMP, ``dmp-mica-omero.txt``):
 import datetime
 import re
 
-from omero_accounts_model import Problem, _parse_date, collect, settings_of
+from omero_accounts_base import Problem, collect, parse_date, settings_of
 
 QUOTA_THRESHOLDS = (80, 100)
 EXPIRY_WARNING_DAYS = 7
@@ -78,7 +78,7 @@ def to_date(value):
         return value
     if value in (None, ""):
         return None
-    return _parse_date(str(value)[:10])
+    return parse_date(str(value)[:10])
 
 
 def retention_cutoff(today, years=RETENTION_YEARS):

@@ -21,11 +21,12 @@ import omero
 import omero.clients
 import omero.model
 import omero.sys
-import omero_accounts_model as model
 import omero_governance
 import omero_import
 from module_runner import load_module, run_module
 from omero.rtypes import rlong, rstring, rtime
+from omero_accounts_expand import expand
+from omero_accounts_inventory import semantic_problems
 
 # What the tests seed and read back; independent of the code under test (module_utils/omero_client.py).
 SEEDED_CLASSES = ("Project", "Dataset", "Image", "Screen", "Plate", "Roi", "OriginalFile", "Fileset", "Job",
@@ -311,9 +312,9 @@ class Inventory:
 
     def desired(self, today=None):
         docs = self.documents()
-        problems = model.semantic_problems(docs) + omero_governance.governance_problems(docs)
+        problems = semantic_problems(docs) + omero_governance.governance_problems(docs)
         assert not problems, problems
-        return model.expand(docs, today=today)
+        return expand(docs, today=today)
 
     def run(self, check=False, user=None, password=None, **extra):
         desired = self.desired()
