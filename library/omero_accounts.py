@@ -128,6 +128,14 @@ drift_items:
   returned: always
   type: list
   elements: dict
+refused:
+  description: >-
+    Ownership transfers (C(transfers)) the server cannot do, with the reason - e.g. one image (series) of a
+    multi-series file, whose images OMERO gives only together. They are not applied and not recorded (the next
+    run reports them again); the rest of the run applies.
+  returned: always
+  type: list
+  elements: str
 progress:
   description: >-
     The steps of each graph request (Chown2, Delete2, Chmod2) while it ran, as "<action>: step <n>/<total>

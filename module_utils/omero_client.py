@@ -36,6 +36,7 @@ except ImportError as exc:  # reported by the modules through missing_required_l
 # (blitz-chown-rules.xml chownTargets; "Experimenter" is not one).
 DATA_CLASSES = (
     "Project", "Dataset", "Image", "Screen", "Plate", "Folder", "Roi", "RenderingDef", "OriginalFile", "Annotation",
+    "Fileset", "Job", "JobOriginalFileLink",  # imports (fileset, its jobs) and script runs (a job, its output files)
     "ProjectDatasetLink", "DatasetImageLink", "ScreenPlateLink", "FolderImageLink",
     "ProjectAnnotationLink", "DatasetAnnotationLink", "ImageAnnotationLink", "ScreenAnnotationLink",
     "PlateAnnotationLink", "FolderAnnotationLink", "RoiAnnotationLink",
@@ -48,6 +49,10 @@ LINK_ENDS_CLASSES = {"ProjectDatasetLink": ("Project", "Dataset"), "DatasetImage
 LINK_ENDS_CLASSES.update({f"{p}AnnotationLink": (p, "CommentAnnotation")
                           for p in ("Project", "Dataset", "Image", "Screen", "Plate", "Folder", "Roi")})
 LINK_KINDS = frozenset(LINK_ENDS_CLASSES)
+ROI_IMAGES = ("select o.id, o.image.id, o.image.details.owner.id, o.image.fileset.id, o.details.owner.id from Roi o "
+              "where o.details.owner.id in (:uids)")
+IMAGE_FILESETS = "select o.id, o.fileset.id from Image o where o.id in (:ids)"
+FILESET_IMAGES = "select o.id, o.fileset.id from Image o where o.fileset.id in (:ids)"
 LINK_ENDS = "select l.id, l.parent.id, l.child.id, l.details.owner.id, l.details.group.id from {kind} l where l.id in (:ids)"
 
 
@@ -186,7 +191,15 @@ class OmeroAccounts:
                 per_group = owned[ids[owner]].setdefault(group_names.get(gid, str(gid)), {})
                 per_group.setdefault(kind, []).append(oid)
         state["owned"] = owned
+        # ROIs on images: whose image, in which fileset (a ROI on another's image may need its image given).
+        rois = state["roi_images"] = {n: {} for n in ids.values()}
+        for row in query.projection(ROI_IMAGES, params, CROSS_GROUP):
+            roi, image, image_owner, fileset, owner = (_val(x) for x in row)
+            rois[ids[owner]][roi] = {"image": image, "owner": self._name_of(image_owner), "fileset": fileset}
         return owned
+
+    def _name_of(self, uid):
+        return next((n for n, u in self._state["users"].items() if u["id"] == uid), str(uid))
 
     def read_objects(self, keys):
         """{"Project:51": {"owner": omename}} for the listed objects that exist (one projection per type)."""
@@ -205,7 +218,25 @@ class OmeroAccounts:
                 oid, owner = (_val(x) for x in row)
                 objects[f"{kind}:{oid}"] = {"owner": names.get(owner, str(owner))}
         self._state["objects"] = objects
+        self._state["filesets"] = self._filesets(by_kind.get("Image", []))
         return objects
+
+    def _filesets(self, images):
+        """{image id: {"fileset", "images"}} for the listed images that belong to a fileset."""
+        if not images:
+            return {}
+        query = self.session.getQueryService()
+        params = omero.sys.ParametersI()
+        params.addLongs("ids", sorted(set(images)))
+        of = {_val(r[0]): _val(r[1]) for r in query.projection(IMAGE_FILESETS, params, CROSS_GROUP) if r[1] is not None}
+        if not of:
+            return {}
+        params = omero.sys.ParametersI()
+        params.addLongs("ids", sorted(set(of.values())))
+        members = {}
+        for row in query.projection(FILESET_IMAGES, params, CROSS_GROUP):
+            members.setdefault(_val(row[1]), []).append(_val(row[0]))
+        return {image: {"fileset": fid, "images": sorted(members.get(fid, [image]))} for image, fid in of.items()}
 
     # ----------------------------------------------------------------------------------------------
     # Writing

@@ -15,6 +15,7 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.omero_accounts_actions import describe, simulate, view
+from ansible.module_utils.omero_accounts_data import refused_transfers
 from ansible.module_utils.omero_accounts_drift import (
     describe_drift,
     detect_drift,
@@ -155,7 +156,7 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
     resets = sorted(n for n, t in tokens.items() if done_resets.get(n) != t)
     if reset_all:  # omero_user update_password=always: the caller asked for every given password
         resets = sorted(given)
-    drift, progress = [], []
+    drift, progress, refused = [], [], []
     try:
         with OmeroAccounts(p["host"], p["port"], p["admin_user"], p["admin_password"], protocol=p["protocol"],
                            on_progress=module.log) as conn:
@@ -165,6 +166,7 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
                 conn.read_owned(sorted(departing & set(current["users"])))
             if transfers:
                 conn.read_objects(sorted({o for t in transfers for o in t["objects"]}))
+                transfers, refused = refused_transfers(transfers, current.get("filesets") or {})
             resets = [n for n in resets if n in current["users"]]
             try:
                 actions = plan(current, groups=groups, users=users, departed=departed, settings=settings,
@@ -208,6 +210,7 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
         "drift_items": drift,
         "diff": {"before": before_view, "after": after_view},
         "progress": progress,
+        "refused": refused,
     }
     result.update(extra_result or {})
     module.exit_json(**result)

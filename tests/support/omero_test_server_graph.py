@@ -213,7 +213,7 @@ def delete_closure(data, idx, deleted, unknown):
 LINK_KINDS = CONTAINER_LINK_TYPES + tuple(f"{p}AnnotationLink" for p in ("Project", "Dataset", "Image", "Screen", "Plate",
                                                                            "Folder", "Roi"))
 LINK_ENDS = "select l.id, l.parent.id, l.child.id, l.details.owner.id, l.details.group.id from {kind} l where l.id in (:ids)"
-ROI_IMAGES = ("select o.id, o.image.id, o.image.details.owner.id, o.image.fileset.id from Roi o "
+ROI_IMAGES = ("select o.id, o.image.id, o.image.details.owner.id, o.image.fileset.id, o.details.owner.id from Roi o "
               "where o.details.owner.id in (:uids)")
 IMAGE_FILESETS = "select o.id, o.fileset.id from Image o where o.id in (:ids)"
 CHILDREN = "select l.child.id from {kind} l where l.parent.id in (:ids)"
@@ -247,7 +247,8 @@ def projection(store, query, params, visible):
             return [[rlong(o["child"])] for o in data.values() if o["type"] == kind and o["parent"] in ids and visible(o)]
     if query == ROI_IMAGES:
         uids = _ids(params, "uids")
-        return [[rlong(oid), rlong(o["image"]), rlong(data[o["image"]]["owner"]), opt(data[o["image"]].get("fileset"))]
+        return [[rlong(oid), rlong(o["image"]), rlong(data[o["image"]]["owner"]), opt(data[o["image"]].get("fileset")),
+                 rlong(o["owner"])]
                 for oid, o in data.items() if o["type"] == "Roi" and o["owner"] in uids and visible(o)]
     if query in (IMAGE_FILESETS, FILESET_IMAGES):
         ids = _ids(params, "ids")
