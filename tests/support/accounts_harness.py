@@ -106,6 +106,11 @@ class Session:
         obj.setName(rstring(name))
         return self._save(obj, group)
 
+    def screen(self, group, name="screen"):
+        obj = omero.model.ScreenI()
+        obj.setName(rstring(name))
+        return self._save(obj, group)
+
     def tag(self, group, text="tag"):
         obj = omero.model.TagAnnotationI()
         obj.setTextValue(rstring(text))
