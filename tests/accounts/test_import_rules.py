@@ -240,3 +240,19 @@ def test_a_run_killed_mid_transfer_leaves_the_server_consistent_and_the_next_con
     with target.session() as s:
         assert set(imported["images"]) <= set(s.owned(lead)["Image"]) and memb not in s.user_names()
     assert inv.run()["changed"] is False
+
+
+def test_real_server_mode_imports_fake_files_and_runs_scripts(target, two_teams):
+    if target.store is not None:
+        pytest.skip("real-server mode: set OMERO_TEST_HOST (and OMERO_TEST_PASSWORD) on a host with OMERO's CLI and "
+                    "the Bio-Formats importer (OMERO_TEST_CLI, default 'omero'); here the stand-in's import path is used")
+    inv = two_teams
+    inv.run()
+    a = inv.n("team-a")
+    with as_person(target, inv, "memb") as s:
+        multi = s.import_fake(a, MULTI, dataset=s.dataset(a))
+        plate = s.import_fake(a, PLATE, screen=s.screen(a))
+        run = s.run_script(a, s.dataset(a))
+    assert len(multi["images"]) == 3 and multi["fileset"] is not None
+    assert plate["plate"] is not None and len(plate["images"]) == 4
+    assert run["job"] and len(run["files"]) >= 1

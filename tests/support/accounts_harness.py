@@ -7,6 +7,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -163,9 +164,12 @@ class Session:
             else:
                 out = omero_import.import_file(store, self.me(), self.gid(group), name, dataset=dataset)
             return {"images": out["images"], "fileset": out["fileset"], "plate": out.get("plate")}
-        command = omero_import.real_import_command(CLI, self._cli_connection(), name, self.gid(group),
-                                                   dataset=dataset, screen=screen)
-        return self._real_imported(self._cli(command, name))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, name)
+            open(path, "wb").close()  # Bio-Formats' fake reader: an empty file, described by its name
+            command = omero_import.real_import_command(CLI, self._cli_connection(), path, self.gid(group),
+                                                       dataset=dataset, screen=screen)
+            return self._real_imported(self._cli(command, name))
 
     def run_script(self, group, dataset):
         """Run a server script as this person (a figure of ``dataset``: a FileAnnotation, the job's stdout/stderr).

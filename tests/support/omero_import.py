@@ -18,8 +18,8 @@ Records in ``store.data`` (besides ``type``, ``owner``, ``group``):
 """
 
 import datetime
+import os
 import re
-import urllib.parse
 
 MANAGED_REPO = "ManagedRepository"
 SCRIPT_REPO = "ScriptRepository"
@@ -205,25 +205,26 @@ def upload_photo(store, uid, name="photo.png"):
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9._&=-]+\.fake$")
 
 
-def real_import_command(omero_bin, connection, name, group_id, dataset=None, screen=None):
-    """``omero import`` of a Bio-Formats fake file (created empty: the name is the image's description),
-    in group ``group_id``, into a dataset or a screen. ``connection``: {host, port, session_key}: the
+def real_import_command(omero_bin, connection, path, group_id, dataset=None, screen=None):
+    """``omero import`` of a Bio-Formats fake file at ``path`` (an empty file: its name describes the
+    image), in group ``group_id``, into a dataset or a screen. ``connection``: {host, port, session_key}: the
     harness logs in with omero-py and passes the session's key, so no password is ever on a command line."""
-    if not _SAFE_NAME.match(name):
-        raise ValueError(f"not a Bio-Formats fake file name: {name!r}")
+    if not _SAFE_NAME.match(os.path.basename(path)):
+        raise ValueError(f"not a Bio-Formats fake file name: {path!r}")
     command = [omero_bin, "import", "-s", connection["host"], "-p", str(connection["port"]),
                "-k", connection["session_key"], "-g", str(group_id)]
     if dataset is not None:
         command += ["-T", f"Dataset:id:{int(dataset)}"]
     if screen is not None:
         command += ["-T", f"Screen:id:{int(screen)}"]
-    return command + ["--", name]
+    return command + ["--", path]
 
 
 def real_script_command(omero_bin, connection, script, group_id, arguments=()):
-    """``omero script launch`` of a server script (by path) as the session's user, in group ``group_id``."""
+    """``omero script launch`` of a server script (by path: the CLI resolves it with IScript.getScriptID) as the
+    session's user, in group ``group_id``, with ``param=value`` inputs."""
     command = [omero_bin, "script", "launch", "-s", connection["host"], "-p", str(connection["port"]),
                "-k", connection["session_key"], "-g", str(group_id), script]
     for key, value in arguments:
-        command.append(f"{key}={urllib.parse.quote(str(value), safe=':,')}")
+        command.append(f"{key}={value}")  # an argument of its own: no shell, no quoting
     return command
