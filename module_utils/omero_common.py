@@ -126,6 +126,19 @@ class Records:
         self.save("deactivated.json", table)
 
 
+def _read(conn, admins, departing, transfers):
+    """The server's state in bulk; the data of the departing; the transfers' objects, less the transfers the
+    server cannot do (``refused``, with the reason)."""
+    current = conn.read_state(privileges_of=admins)
+    refused = []
+    if departing & set(current["users"]):
+        conn.read_owned(sorted(departing & set(current["users"])))
+    if transfers:
+        conn.read_objects(sorted({o for t in transfers for o in t["objects"]}))
+        transfers, refused = refused_transfers(transfers, current.get("filesets") or {})
+    return current, transfers, refused
+
+
 def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords=None, password_tokens=None,
               state_dir=None, reset_all=False, transfers=(), extra_result=None):
     """Read, plan, dry-run, apply (unless check mode) in one session; exit the module with the result.
@@ -161,12 +174,7 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
         with OmeroAccounts(p["host"], p["port"], p["admin_user"], p["admin_password"], protocol=p["protocol"],
                            on_progress=module.log) as conn:
             progress = conn.progress  # graph requests' steps, also in the log (module.log)
-            current = conn.read_state(privileges_of=admins)
-            if departing & set(current["users"]):
-                conn.read_owned(sorted(departing & set(current["users"])))
-            if transfers:
-                conn.read_objects(sorted({o for t in transfers for o in t["objects"]}))
-                transfers, refused = refused_transfers(transfers, current.get("filesets") or {})
+            current, transfers, refused = _read(conn, admins, departing, transfers)
             resets = [n for n in resets if n in current["users"]]
             try:
                 actions = plan(current, groups=groups, users=users, departed=departed, settings=settings,

@@ -22,9 +22,6 @@ PLATE = "plate&plates=1&plateRows=2&plateCols=2&fields=1.fake"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def as_person(target, inv, name):
-    return target.session(inv.n(name), password_of(inv.n(name)))
-
 
 def chown(session, targets, to, dry_run=True):
     """Submit a Chown2 and wait for its end; the response (ERR or Chown2Response)."""
@@ -49,7 +46,7 @@ def test_one_series_of_a_fileset_cannot_be_given_alone(target, two_teams):
     # blitz-chown-rules.xml: "within {F} may not give {I1} while {I2} remains".
     inv = two_teams
     inv.run()
-    with as_person(target, inv, "memb") as s:
+    with inv.as_person("memb") as s:
         multi = s.import_fake(inv.n("team-a"), MULTI)
     with target.session() as s:
         assert "may not give" in error_text(chown(s, {"Image": multi["images"][:1]}, inv.n("lead_a")))
@@ -63,7 +60,7 @@ def test_a_script_output_cannot_be_given_without_its_job(target, two_teams):
     # blitz-chown-rules.xml: "may not give {OF} until {J} can be given".
     inv = two_teams
     inv.run()
-    with as_person(target, inv, "memb") as s:
+    with inv.as_person("memb") as s:
         run = s.run_script(inv.n("team-a"), s.dataset(inv.n("team-a")))
     with target.session() as s:
         assert "may not give" in error_text(chown(s, {"OriginalFile": run["files"][:1]}, inv.n("lead_a")))
@@ -76,11 +73,11 @@ def test_a_group_owner_files_a_members_image_a_member_cannot_file_anothers(targe
     inv = two_teams
     inv.run()
     a = inv.n("team-a")
-    with as_person(target, inv, "both") as s:
+    with inv.as_person("both") as s:
         image = s.import_fake(a, SINGLE)["images"][0]
-    with as_person(target, inv, "memb") as s, pytest.raises(omero.SecurityViolation):
+    with inv.as_person("memb") as s, pytest.raises(omero.SecurityViolation):
         s.link("DatasetImageLink", a, s.dataset(a), image)
-    with as_person(target, inv, "lead_a") as s:
+    with inv.as_person("lead_a") as s:
         dataset = s.dataset(a)
         s.link("DatasetImageLink", a, dataset, image)
     with target.session() as s:
@@ -103,7 +100,7 @@ def test_the_stand_in_refuses_a_password_for_an_ldap_account_and_giving_group_us
         with pytest.raises(omero.SecurityViolation, match="PasswordChangeException"):
             s.admin.createExperimenterWithPassword(e, rstring("Some-Passw0rd!"), group, [])
         assert s.admin.createExperimenter(e, group, []) > 0  # no password: the directory's
-    with as_person(target, inv, "memb") as s:
+    with inv.as_person("memb") as s:
         directories = s.import_fake(inv.n("team-a"), SINGLE)
     store = target.store
     dirs = [oid for oid, o in store.data.items() if o.get("mimetype") == "Directory" and o["owner"] == store.user_id(inv.n("memb"))]
@@ -118,7 +115,7 @@ def test_a_graph_request_closed_before_it_finishes_is_cancelled(target, two_team
         pytest.skip("the stand-in's handle is made slow on purpose; a real server's request may finish first")
     inv = two_teams
     inv.run()
-    with as_person(target, inv, "memb") as s:
+    with inv.as_person("memb") as s:
         dataset = s.dataset(inv.n("team-a"))
     target.store.graph_delay = 30
     with target.session() as s:
@@ -136,7 +133,7 @@ def test_hcs_owner_departs_plates_go_to_the_leader(target, two_teams):
     inv = two_teams
     inv.run()
     a, memb, lead = inv.n("team-a"), inv.n("memb"), inv.n("lead_a")
-    with as_person(target, inv, "memb") as s:
+    with inv.as_person("memb") as s:
         screen = s.screen(a)
         plate = s.import_fake(a, PLATE, screen=screen)
     inv.people[memb]["status"] = "departed"
@@ -153,7 +150,7 @@ def test_delete_data_of_an_importer_keeps_the_directories_and_deletes_the_photo(
     inv = two_teams
     inv.run()
     a, memb = inv.n("team-a"), inv.n("memb")
-    with as_person(target, inv, "memb") as s:
+    with inv.as_person("memb") as s:
         imported = s.import_fake(a, MULTI, dataset=s.dataset(a))
         s.run_script(a, s.dataset(a))
         s.upload_photo()
@@ -175,7 +172,7 @@ def test_a_departure_keeps_the_profile_photo_and_says_so(target, two_teams):
     inv = two_teams
     inv.run()
     memb = inv.n("memb")
-    with as_person(target, inv, "memb") as s:
+    with inv.as_person("memb") as s:
         s.upload_photo()
         s.dataset(inv.n("team-a"))
     inv.people[memb]["status"] = "departed"
@@ -190,11 +187,8 @@ def test_a_referent_session_refuses_a_transfer_whose_cut_links_it_cannot_remake(
     # Re-creating a link for its owner needs WriteOwned (OmeroInterceptor); referents do not hold it.
     inv = two_teams
     inv.run()
-    a, memb, refe = inv.n("team-a"), inv.n("memb"), inv.n("refe")
-    with as_person(target, inv, "memb") as s:
-        image = s.import_fake(a, SINGLE)["images"][0]
-    with as_person(target, inv, "lead_a") as s:
-        s.link("DatasetImageLink", a, s.dataset(a), image)
+    memb, refe = inv.n("memb"), inv.n("refe")
+    image, _dataset = inv.leader_files_members_import("team-a")
     inv.people[memb]["status"] = "departed"
     result = inv.run(user=refe, password=password_of(refe))
     assert result.get("failed") is True and "nothing was changed" in result["msg"]
@@ -209,7 +203,7 @@ def test_a_run_killed_mid_transfer_leaves_the_server_consistent_and_the_next_con
     inv = two_teams
     inv.run()
     a, memb, lead = inv.n("team-a"), inv.n("memb"), inv.n("lead_a")
-    with as_person(target, inv, "memb") as s:
+    with inv.as_person("memb") as s:
         imported = s.import_fake(a, MULTI)
     inv.people[memb]["status"] = "departed"
     desired = inv.desired()
@@ -249,7 +243,7 @@ def test_real_server_mode_imports_fake_files_and_runs_scripts(target, two_teams)
     inv = two_teams
     inv.run()
     a = inv.n("team-a")
-    with as_person(target, inv, "memb") as s:
+    with inv.as_person("memb") as s:
         multi = s.import_fake(a, MULTI, dataset=s.dataset(a))
         plate = s.import_fake(a, PLATE, screen=s.screen(a))
         run = s.run_script(a, s.dataset(a))

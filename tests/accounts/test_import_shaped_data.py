@@ -14,15 +14,12 @@ SINGLE = "single&sizeC=2.fake"
 PLATE = "plate&plates=1&plateRows=2&plateCols=2&fields=1.fake"
 
 
-def as_person(target, inv, name):
-    return target.session(inv.n(name), password_of(inv.n(name)))
-
 
 def test_importer_departs_data_goes_with_filesets_directories_stay(target, two_teams):
     inv = two_teams
     inv.run()
     a, memb, lead = inv.n("team-a"), inv.n("memb"), inv.n("lead_a")
-    with as_person(target, inv, "memb") as s:
+    with inv.as_person("memb") as s:
         dataset = s.dataset(a)
         multi = s.import_fake(a, MULTI, dataset=dataset)
         single = s.import_fake(a, SINGLE)
@@ -48,11 +45,7 @@ def test_leaders_dataset_keeps_the_members_image(target, two_teams):
     inv = two_teams
     inv.run()
     a, memb, lead = inv.n("team-a"), inv.n("memb"), inv.n("lead_a")
-    with as_person(target, inv, "memb") as s:
-        image = s.import_fake(a, SINGLE)["images"][0]
-    with as_person(target, inv, "lead_a") as s:
-        filed = s.dataset(a, "leader's selection")
-        s.link("DatasetImageLink", a, filed, image)  # a group owner files a member's image (OmeroInterceptor)
+    image, filed = inv.leader_files_members_import("team-a")  # a group owner may (OmeroInterceptor)
     inv.people[memb]["status"] = "departed"
     check = inv.run(check=True)
     assert check.get("failed") is not True, check.get("msg")
@@ -69,7 +62,7 @@ def test_script_runner_departs(target, two_teams):
     inv = two_teams
     inv.run()
     a, memb, lead = inv.n("team-a"), inv.n("memb"), inv.n("lead_a")
-    with as_person(target, inv, "memb") as s:
+    with inv.as_person("memb") as s:
         dataset = s.dataset(a)  # made in OMERO.web; the script makes a figure of it
         run = s.run_script(a, dataset)
     inv.people[memb]["status"] = "departed"
@@ -85,7 +78,7 @@ def test_one_series_of_a_multi_series_file_in_transfers_is_refused_and_the_rest_
     inv = two_teams
     inv.run()
     a, memb, lead = inv.n("team-a"), inv.n("memb"), inv.n("lead_a")
-    with as_person(target, inv, "memb") as s:
+    with inv.as_person("memb") as s:
         multi = s.import_fake(a, MULTI)
         other = s.dataset(a, "handed over")
     one = multi["images"][1]
@@ -106,13 +99,13 @@ def test_roi_on_another_owners_image_in_a_downgraded_team(target, two_teams):
     inv = two_teams
     inv.run()
     a, memb, lead = inv.n("team-a"), inv.n("memb"), inv.n("lead_a")
-    with as_person(target, inv, "lead_a") as s:
+    with inv.as_person("lead_a") as s:
         image = s.import_fake(a, SINGLE)["images"][0]
-    with as_person(target, inv, "memb") as s:
+    with inv.as_person("memb") as s:
         roi = s.roi(a, image)  # allowed: the team is read-annotate
     inv.teams[a]["permissions"] = "read-only"
     assert inv.run()["changed"] is True
-    with as_person(target, inv, "memb") as s, pytest.raises(Exception, match="cannot annotate"):
+    with inv.as_person("memb") as s, pytest.raises(Exception, match="cannot annotate"):
         s.roi(a, image)  # now refused (BasicACLVoter.allowAnnotate)
     inv.people[memb]["status"] = "departed"
     result = inv.run()
@@ -157,7 +150,7 @@ def test_departure_whose_graph_request_outlasts_the_clients_wait_completes(targe
     inv = two_teams
     inv.run()
     a, memb, lead = inv.n("team-a"), inv.n("memb"), inv.n("lead_a")
-    with as_person(target, inv, "memb") as s:  # what a member makes in OMERO.web: datasets, tags, comments
+    with inv.as_person("memb") as s:  # what a member makes in OMERO.web: datasets, tags, comments
         datasets = [s.dataset(a, f"d{i}") for i in range(3)]
         tags = [s.tag(a, f"t{i}") for i in range(3)]
     inv.people[memb]["status"] = "departed"

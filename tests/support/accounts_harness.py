@@ -305,6 +305,20 @@ class Inventory:
                                          "members": [self.n(m) for m in members]}, **fields)
         return self.n(name)
 
+    def as_person(self, name):
+        """A session of the person ``name`` (unprefixed), with their initial password."""
+        return self.t.session(self.n(name), password_of(self.n(name)))
+
+    def leader_files_members_import(self, group, leader="lead_a", member="memb", name="single.fake"):
+        """``member`` imports ``name``; ``leader`` (a group owner) files its image in a new dataset of theirs.
+        Returns (image, dataset)."""
+        with self.as_person(member) as s:
+            image = s.import_fake(self.n(group), name)["images"][0]
+        with self.as_person(leader) as s:
+            dataset = s.dataset(self.n(group), "leader's selection")
+            s.link("DatasetImageLink", self.n(group), dataset, image)
+        return image, dataset
+
     def documents(self):
         docs = {"inv/accounts/people.yml": {"people": list(self.people.values())},
                 "inv/accounts/referents.yml": {"referents": {"members": [self.n(r) for r in self.referents]}},

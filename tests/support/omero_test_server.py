@@ -724,8 +724,9 @@ class QueryI(omero.api.IQuery):
                 return omero_test_server_governance.projection(self.store, query, params, _unknown, self._visible)
             kind, uids = self._class(match.group(1)), {_val(x) for x in _val(params.map["uids"])}
             rows = lambda oid, obj: [rlong(oid), rlong(obj["owner"]), rlong(obj["group"])]
+        kinds = {kind, *SUPERCLASSES.get(kind, ())}
         return [rows(oid, obj) for oid, obj in self.store.data.items()  # ids ascend: the data is kept in id order
-                if _type_matches(obj["type"], kind) and obj["owner"] in uids and self._visible(obj)]
+                if obj["owner"] in uids and obj["type"] in kinds and self._visible(obj)]
 
 
 class UpdateI(omero.api.IUpdate):
