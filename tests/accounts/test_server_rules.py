@@ -143,7 +143,7 @@ def test_delete_data_takes_tags_files_rois_and_links_too(target, two_teams):
     result = inv.run()
     assert result["changed"] is True, result.get("msg")
     with target.session() as s:
-        assert s.owned("A_utiliser_1") == {}
+        assert set(s.owned("A_utiliser_1")) == {"OriginalFile"}  # the managed repository's directories stay
         assert leader_image in s.owned(lead)["Image"]  # nobody else's data is touched
 
 

@@ -25,7 +25,7 @@ import omero.sys
 import omero_governance
 import omero_import
 from module_runner import load_module, run_module
-from omero.rtypes import rlong, rstring, rtime
+from omero.rtypes import rlong, rstring
 from omero_accounts_expand import expand
 from omero_accounts_inventory import semantic_problems
 
@@ -97,10 +97,8 @@ class Session:
         return self.sf.getUpdateService().saveAndReturnObject(obj, {"omero.group": str(gid)}).getId().val
 
     def image(self, group, name="image"):
-        obj = omero.model.ImageI()
-        obj.setName(rstring(name))
-        obj.setAcquisitionDate(rtime(0))
-        return self._save(obj, group)
+        """An image as OMERO makes one: the import of a (single-series) fake file. Returns its id."""
+        return self.import_fake(group, f"{name}.fake")["images"][0]
 
     def dataset(self, group, name="dataset"):
         obj = omero.model.DatasetI()
