@@ -53,6 +53,7 @@ ROI_IMAGES = ("select o.id, o.image.id, o.image.details.owner.id, o.image.filese
               "where o.details.owner.id in (:uids)")
 IMAGE_FILESETS = "select o.id, o.fileset.id from Image o where o.id in (:ids)"
 FILESET_IMAGES = "select o.id, o.fileset.id from Image o where o.fileset.id in (:ids)"
+LINKS_OF_CHILDREN = "select l.id, l.parent.id, l.child.id from {kind} l where l.child.id in (:ids)"
 LINK_ENDS = "select l.id, l.parent.id, l.child.id, l.details.owner.id, l.details.group.id from {kind} l where l.id in (:ids)"
 
 
@@ -81,6 +82,7 @@ class OmeroAccounts:
         self.progress_interval = progress_interval  # seconds between progress lines of a running graph request
         self.keepalive_interval = 60  # seconds between keep-alives while a graph request runs
         self.on_progress = on_progress  # called with each progress line (the module logs them)
+        self.on_relink = None  # called with the links a transfer is about to cut and make again ([] once made)
         self.progress = []
         self.client = None
         self.session = None
@@ -382,6 +384,22 @@ class OmeroAccounts:
             link.getDetails().setGroup(self._group_ref(r["group_id"]))
             update.saveAndReturnObject(link, {"omero.group": str(r["group_id"])})
 
+    def recreate_missing_links(self, pending):
+        """Links a transfer's Chown2 cut whose run stopped before making them again (``pending``, as recorded
+        by ``on_relink``): those missing now are made; those still there (the transfer had not committed) are
+        left. Returns the links made."""
+        query = self.session.getQueryService()
+        missing = []
+        for kind in sorted({r["kind"] for r in pending}):
+            wanted = [r for r in pending if r["kind"] == kind]
+            params = omero.sys.ParametersI()
+            params.addLongs("ids", sorted({r["child"] for r in wanted}))
+            have = {(_val(row[1]), _val(row[2])) for row in query.projection(LINKS_OF_CHILDREN.format(kind=kind), params,
+                                                                             CROSS_GROUP)}
+            missing += [r for r in wanted if (r["parent"], r["child"]) not in have]
+        self._recreate_links(missing)
+        return missing
+
     def dry_run(self, actions):
         """Ask the server (dryRun) what each graph request of the plan would do; refusals surface here.
 
@@ -459,8 +477,13 @@ class OmeroAccounts:
         elif kind == "change_password":
             self.admin.changeUserPassword(a["user"], rstring(passwords[a["user"]]))
         elif kind in ("transfer_data", "transfer_objects"):
+            relink = a.get("relink") or []
+            if relink and self.on_relink is not None:
+                self.on_relink(relink)  # written down first: a run stopped after the Chown2 makes them next time
             self._chown(a, False)
-            self._recreate_links(a.get("relink") or [])
+            self._recreate_links(relink)
+            if relink and self.on_relink is not None:
+                self.on_relink([])
         elif kind == "delete_data":
             self._delete(a, False)
         elif kind == "rename_user":

@@ -250,3 +250,22 @@ def test_real_server_mode_imports_fake_files_and_runs_scripts(target, two_teams)
     assert len(multi["images"]) == 3 and multi["fileset"] is not None
     assert plate["plate"] is not None and len(plate["images"]) == 4
     assert run["job"] and len(run["files"]) >= 1
+
+
+def test_links_cut_by_a_transfer_whose_run_stopped_are_made_by_the_next_run(target, two_teams):
+    inv = two_teams
+    inv.run()
+    memb = inv.n("memb")
+    image, filed = inv.leader_files_members_import("team-a")
+    inv.people[memb]["status"] = "departed"
+    target.fault("IUpdate.saveAndReturnObject")  # the run stops after the Chown2, before the link is made again
+    failed = inv.run()
+    assert failed.get("failed") is True and f"transfer data of {memb} in group {inv.n('team-a')}" in failed["msg"]
+    with target.session() as s:
+        assert s.children("DatasetImageLink", filed) == []  # cut by the server, not made yet
+    again = inv.run()
+    assert again.get("failed") is not True, again.get("msg")
+    assert any(line.startswith("re-create DatasetImageLink") for line in again["actions"]), again["actions"]
+    with target.session() as s:
+        assert s.children("DatasetImageLink", filed) == [image]
+    assert inv.run()["changed"] is False

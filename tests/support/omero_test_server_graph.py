@@ -216,6 +216,7 @@ LINK_ENDS = "select l.id, l.parent.id, l.child.id, l.details.owner.id, l.details
 ROI_IMAGES = ("select o.id, o.image.id, o.image.details.owner.id, o.image.fileset.id, o.details.owner.id from Roi o "
               "where o.details.owner.id in (:uids)")
 IMAGE_FILESETS = "select o.id, o.fileset.id from Image o where o.id in (:ids)"
+LINKS_OF_CHILDREN = "select l.id, l.parent.id, l.child.id from {kind} l where l.child.id in (:ids)"
 CHILDREN = "select l.child.id from {kind} l where l.parent.id in (:ids)"
 FILESET_IMAGES = "select o.id, o.fileset.id from Image o where o.fileset.id in (:ids)"
 
@@ -245,6 +246,11 @@ def projection(store, query, params, visible):
         if query == CHILDREN.format(kind=kind):  # the tests' read-back
             ids = _ids(params, "ids")
             return [[rlong(o["child"])] for o in data.values() if o["type"] == kind and o["parent"] in ids and visible(o)]
+    for kind in LINK_KINDS:
+        if query == LINKS_OF_CHILDREN.format(kind=kind):
+            ids = _ids(params, "ids")
+            return [[rlong(oid), rlong(o["parent"]), rlong(o["child"])] for oid, o in data.items()
+                    if o["type"] == kind and o["child"] in ids and visible(o)]
     if query == ROI_IMAGES:
         uids = _ids(params, "uids")
         return [[rlong(oid), rlong(o["image"]), rlong(data[o["image"]]["owner"]), opt(data[o["image"]].get("fileset")),
