@@ -229,7 +229,7 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
     except Exception as exc:  # noqa: BLE001 - Ice and server errors become a clean module failure
         module.fail_json(msg=f"OMERO accounts: {type(exc).__name__}: {exc}", exception=traceback.format_exc())
     reverted = settings.get("drift_policy", "report") == "revert"
-    result = {
+    module.exit_json(**dict({
         "changed": bool(actions or remade),
         "actions": remade + [describe(a) for a in actions],
         "plan": actions,
@@ -239,6 +239,4 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
         "diff": {"before": before_view, "after": after_view},
         "progress": progress,
         "refused": refused,
-    }
-    result.update(extra_result or {})
-    module.exit_json(**result)
+    }, **(extra_result or {})))
