@@ -132,12 +132,11 @@ def test_a_graph_request_closed_before_it_finishes_is_cancelled(target, two_team
 def test_hcs_owner_departs_plates_go_to_the_leader(target, two_teams):
     inv = two_teams
     inv.run()
-    a, memb, lead = inv.n("team-a"), inv.n("memb"), inv.n("lead_a")
+    a, lead = inv.n("team-a"), inv.n("lead_a")
     with inv.as_person("memb") as s:
         screen = s.screen(a)
         plate = s.import_fake(a, PLATE, screen=screen)
-    inv.people[memb]["status"] = "departed"
-    result = inv.run()
+    result = inv.depart("memb")
     assert result.get("failed") is not True and result["changed"] is True, result.get("msg")
     with target.session() as s:
         lead_owns = s.owned(lead)
@@ -175,8 +174,7 @@ def test_a_departure_keeps_the_profile_photo_and_says_so(target, two_teams):
     with inv.as_person("memb") as s:
         s.upload_photo()
         s.dataset(inv.n("team-a"))
-    inv.people[memb]["status"] = "departed"
-    result = inv.run()
+    result = inv.depart("memb")
     rename = next(x for x in result["actions"] if x.startswith(f"rename deactivated user {memb}"))
     assert "the OMERO.web profile photo (personal data; deleted only with delete_data)" in rename, rename
     with target.session() as s:

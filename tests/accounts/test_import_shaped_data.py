@@ -26,8 +26,7 @@ def test_importer_departs_data_goes_with_filesets_directories_stay(target, two_t
         s.upload_photo()
     with target.session() as s:
         before = s.owned(memb)
-    inv.people[memb]["status"] = "departed"
-    result = inv.run()
+    result = inv.depart("memb")
     assert result.get("failed") is not True and result["changed"] is True, result.get("msg")
     lines = "\n".join(result["actions"])
     assert "managed-repository directories" in lines and "stay with the renamed account" in lines, lines
@@ -61,12 +60,11 @@ def test_leaders_dataset_keeps_the_members_image(target, two_teams):
 def test_script_runner_departs(target, two_teams):
     inv = two_teams
     inv.run()
-    a, memb, lead = inv.n("team-a"), inv.n("memb"), inv.n("lead_a")
+    a, lead = inv.n("team-a"), inv.n("lead_a")
     with inv.as_person("memb") as s:
         dataset = s.dataset(a)  # made in OMERO.web; the script makes a figure of it
         run = s.run_script(a, dataset)
-    inv.people[memb]["status"] = "departed"
-    result = inv.run()
+    result = inv.depart("memb")
     assert result.get("failed") is not True and result["changed"] is True, result.get("msg")
     with target.session() as s:
         lead_owns = s.owned(lead)
@@ -98,7 +96,7 @@ def test_one_series_of_a_multi_series_file_in_transfers_is_refused_and_the_rest_
 def test_roi_on_another_owners_image_in_a_downgraded_team(target, two_teams):
     inv = two_teams
     inv.run()
-    a, memb, lead = inv.n("team-a"), inv.n("memb"), inv.n("lead_a")
+    a, lead = inv.n("team-a"), inv.n("lead_a")
     with inv.as_person("lead_a") as s:
         image = s.import_fake(a, SINGLE)["images"][0]
     with inv.as_person("memb") as s:
@@ -107,8 +105,7 @@ def test_roi_on_another_owners_image_in_a_downgraded_team(target, two_teams):
     assert inv.run()["changed"] is True
     with inv.as_person("memb") as s, pytest.raises(Exception, match="cannot annotate"):
         s.roi(a, image)  # now refused (BasicACLVoter.allowAnnotate)
-    inv.people[memb]["status"] = "departed"
-    result = inv.run()
+    result = inv.depart("memb")
     assert result.get("failed") is not True and result["changed"] is True, result.get("msg")
     with target.session() as s:
         assert roi in s.owned(lead)["Roi"] and image in s.owned(lead)["Image"]

@@ -303,6 +303,11 @@ class Inventory:
                                          "members": [self.n(m) for m in members]}, **fields)
         return self.n(name)
 
+    def depart(self, name, check=False, **fields):
+        """Mark the person ``name`` (unprefixed) departed (and ``fields``, e.g. delete_data) and run."""
+        self.people[self.n(name)].update(status="departed", **fields)
+        return self.run(check=check)
+
     def as_person(self, name):
         """A session of the person ``name`` (unprefixed), with their initial password."""
         return self.t.session(self.n(name), password_of(self.n(name)))
