@@ -156,6 +156,7 @@ def test_departure_whose_graph_request_outlasts_the_clients_wait_completes(targe
     result = inv.run()
     assert result.get("failed") is not True and result["changed"] is True, result.get("msg")
     assert target.store.counts["Handle.cancelled"] == 0, "a handle was closed before its request finished"
+    assert target.store.counts["ServiceFactory.keepAlive"] >= 1  # the session is kept alive while it waits
     assert any("step" in line and "/7" in line for line in result.get("progress", [])), result.get("progress")
     with target.session() as s:
         lead_owns = s.owned(lead)
