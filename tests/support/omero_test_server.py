@@ -12,6 +12,10 @@ the real source it follows:
     ``src/main/resources/ome/services/graph-rules/blitz-{chown,chmod,delete}-rules.xml``.
 Where it cannot know what the real server would do, it REFUSES (``_unknown``) rather than allows.
 
+Its data is seeded the way OMERO creates it (omero_import.py: imports, script runs, photos, plates); the
+graph rules over that data are in omero_test_server_graph.py. A graph request is one transaction applied
+when its handle finishes (``graph_delay``/``graph_rate`` make it last); closing it earlier cancels it.
+
 Each session acts with the privileges of the user who logged in: root is a full administrator, a
 referent a restricted ("light") administrator whose privileges come from ``AdminPrivilege:<X>=false``
 entries (``restricted``), anybody else a plain user who may be a group owner.
