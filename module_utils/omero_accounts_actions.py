@@ -228,18 +228,32 @@ def describe(action):
         return "set password of {}".format(a["user"])
     if kind == "transfer_data":
         line = "transfer data of {} in group {} to {} ({})".format(a["user"], a["group"], a["to"], _counts(a["targets"]))
-        if a.get("would_delete"):
-            line += "; the server deletes {}".format(_counts(a["would_delete"]))
-        return line
+        return line + _transfer_notes(a)
     if kind == "transfer_objects":
         line = "transfer {} of {} to {} (transfer {})".format(
             ", ".join(f"{k}:{i}" for k, ids in sorted(a["targets"].items()) for i in ids), a["user"], a["to"], a["id"])
-        if a.get("would_delete"):
-            line += "; the server deletes {}".format(_counts(a["would_delete"]))
-        return line
+        return line + _transfer_notes(a)
     if kind == "delete_data":
         return "delete data of {} in {} (delete_data: true): {}".format(
             a["user"], ", ".join(a["groups"]), _counts(a.get("would_delete") or a["targets"]))
     if kind == "rename_user":
-        return "rename deactivated user {} to {}".format(a["user"], a["to"])
+        return "rename deactivated user {} to {}".format(a["user"], a["to"]) + (a.get("kept") or "")
     return kind
+
+
+def _transfer_notes(a):
+    """What else a transfer does: what the server deletes, the links it cuts that are made again, the ROIs
+    on others' images that the server cannot give (blitz-chown-rules.xml)."""
+    notes = ""
+    if a.get("would_delete"):
+        notes += "; the server deletes {}".format(_counts(a["would_delete"]))
+    relink = a.get("relink") or []
+    if relink:
+        kinds = {}
+        for r in relink:
+            kinds.setdefault(r["kind"], []).append(r["was"])
+        notes += f"; the server cuts and this run re-creates {_counts(kinds)} (links to the data given)"
+    if a.get("kept_rois"):
+        notes += "; {} Roi on other owners' images stay with the renamed account (a read-only group: the server " \
+                 "gives a ROI only with its image)".format(len(a["kept_rois"]))
+    return notes

@@ -35,6 +35,13 @@ try:  # the validator, the governance runner and the tests: module_utils/ is on 
         USER_GROUP,
         permissions_string,
     )
+    from omero_accounts_data import (
+        deletion_targets,
+        kept_line,
+        sorted_targets,
+        split_shared,
+        transfer_targets,
+    )
 except ImportError:  # an Ansible module: AnsiballZ ships module_utils as ansible.module_utils.*
     from ansible.module_utils.omero_accounts_actions import describe, simulate
     from ansible.module_utils.omero_accounts_base import (
@@ -48,6 +55,13 @@ except ImportError:  # an Ansible module: AnsiballZ ships module_utils as ansibl
         USER_FIELDS,
         USER_GROUP,
         permissions_string,
+    )
+    from ansible.module_utils.omero_accounts_data import (
+        deletion_targets,
+        kept_line,
+        sorted_targets,
+        split_shared,
+        transfer_targets,
     )
 
 
@@ -273,7 +287,8 @@ def _create_user(u, groups_wanted, passwords_given, settings):
     default = u.get("default_group") or (groups_new[0] if groups_new else None)
     if default is None:
         raise PlanError(f"user {name!r}: a new user needs a default group (or at least one group)")
-    if name not in passwords_given:
+    ldap = bool(settings.get("new_accounts_ldap", False))
+    if name not in passwords_given and not ldap:  # an LDAP account's password is the directory's
         raise PlanError(f"user {name!r}: a new account needs an initial password (set password_var in the "
                         "people file and its value in the vault); without one it could never log in")
     other = [g for g in groups_new if g != default]
@@ -283,7 +298,7 @@ def _create_user(u, groups_wanted, passwords_given, settings):
             "default_group": default, "groups": other,
             "active": u.get("active", True) is not False,
             "admin_privileges": sorted(u["admin_privileges"]) if admin and u.get("admin_privileges") is not None else None,
-            "admin": admin, "ldap": bool(settings.get("new_accounts_ldap", False)), "password": True}
+            "admin": admin, "ldap": ldap, "password": not ldap}
 
 
 # 4. Rights taken away first: owners, then memberships that do not leave the person without a group.
@@ -373,6 +388,9 @@ def _plan_passwords(users, cur_users, passwords_given, password_resets):
         if name in cur_users and name in resets:
             if name not in passwords_given:
                 raise PlanError(f"user {name!r}: password_reset is set but the vault has no password for them")
+            if cur_users[name].get("ldap"):  # PasswordProviders.changePassword: the directory's password
+                raise PlanError(f"user {name!r}: an LDAP account's password is changed in the directory, not in "
+                                "OMERO (the password providers refuse it): remove password_reset")
             actions.append({"action": "change_password", "user": name})
     return actions
 
@@ -393,7 +411,7 @@ def _plan_transfers(transfers, current):
             kind, oid = obj.split(":")
             targets.setdefault(kind, []).append(int(oid))
         actions.append({"action": "transfer_objects", "id": t["id"], "user": t["from"], "to": t["to"],
-                        "targets": _sorted_targets(targets), "would_delete": None})
+                        "targets": sorted_targets(targets), "would_delete": None})
     return actions
 
 
@@ -408,24 +426,26 @@ def _plan_departures(departed, current, desired_groups, settings):
         name = d["omename"]
         if name not in cur_users:
             continue  # already deactivated (renamed) or never created
-        actions.extend(_departure_data(d, owned.get(name) or {}, desired_groups))
+        data, shared = split_shared(owned.get(name) or {})
+        actions.extend(_departure_data(d, data, shared, desired_groups, current))
         actions.extend(_park(name, cur_users[name], names, settings))
+        actions[-1]["kept"] = kept_line(shared, bool(d.get("delete_data")))
     return actions
 
 
-def _departure_data(d, data, desired_groups):
-    """Delete (``delete_data``) or transfer, group by group, what the departed person owns."""
+def _departure_data(d, data, shared, desired_groups, current):
+    """Delete (``delete_data``) or transfer, group by group, what the departed person owns (omero_accounts_data:
+    group ``user`` stays, ROIs on others' images)."""
     name = d["omename"]
     if d.get("delete_data"):
-        if not data:
+        targets = deletion_targets(data, shared)
+        if not targets:
             return []
-        targets = {}
-        for per_class in data.values():
-            for kind, ids in per_class.items():
-                targets.setdefault(kind, []).extend(ids)
-        return [{"action": "delete_data", "user": name, "targets": _sorted_targets(targets),
-                 "groups": sorted(data), "would_delete": None}]
+        return [{"action": "delete_data", "user": name, "targets": targets,
+                 "groups": sorted(set(data) | ({USER_GROUP} if shared.get("Annotation") else set())),
+                 "would_delete": None}]
     actions = []
+    rois = (current.get("roi_images") or {}).get(name, {})
     for group_name in sorted(data):
         to = d.get("transfer_to") or (desired_groups.get(group_name) or {}).get("leader")
         if not to:
@@ -434,8 +454,11 @@ def _departure_data(d, data, desired_groups):
         if to == name:
             raise PlanError(f"departed user {name!r}: their data cannot be transferred to themselves "
                             f"(group {group_name!r})")
-        actions.append({"action": "transfer_data", "user": name, "group": group_name, "to": to,
-                        "targets": _sorted_targets(data[group_name]), "would_delete": None})
+        perms = (current["groups"].get(group_name) or {}).get("permissions", "rw----")
+        targets, kept = transfer_targets(name, to, perms, data[group_name], rois)
+        if targets:
+            actions.append(dict({"action": "transfer_data", "user": name, "group": group_name, "to": to,
+                                 "targets": targets, "would_delete": None}, **({"kept_rois": kept} if kept else {})))
     return actions
 
 
@@ -460,10 +483,6 @@ def _park(name, cur_user, names, settings):
                     "fields": {"first_name": settings["deactivated_prefix"].rstrip("_") or new_name,
                                "last_name": str(number), "email": "", "institution": ""}})
     return actions
-
-
-def _sorted_targets(targets):
-    return {kind: sorted(ids) for kind, ids in sorted(targets.items()) if ids}
 
 
 # --------------------------------------------------------------------------------------------------

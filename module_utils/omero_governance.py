@@ -18,11 +18,14 @@ Rules (the DMP, ``dmp-mica-omero.txt``):
 * external groups: notices at 80 % and 100 % of the quota, 7 days before expiry and at expiry (its
   external members then lose their login when ``expiry_policy`` is ``disable_login``; nothing is
   deleted);
-* retention: projects, datasets in no project and images in no dataset imported more than 5 years
-  ago are listed to their owner (copy: the team leader) at most once per item per month, unless an
-  extension (``retention_extensions``, at most one year past the 5) covers them;
+* retention: projects, datasets in no project, images in no dataset and no plate, screens and plates
+  in no screen (HCS: a plate's images are counted as the plate, a screened plate as its screen)
+  imported more than 5 years ago are listed to their owner (copy: the team leader) at most once per
+  item per month, unless an extension (``retention_extensions``, at most one year past the 5; ``Plate:``
+  and ``Screen:`` included) covers them;
 * account review: in September and January each site's referents receive their site's active
-  accounts (groups, last login, data volume), those without a login for 12 months flagged.
+  accounts (groups, last login, data volume), those without a login of their own (an administrator's
+  sudo session is not one) for 12 months flagged.
 """
 
 import datetime
