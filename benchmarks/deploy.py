@@ -5,17 +5,20 @@ omero-local container (`make deploy` first), measured the same way each time.
 Usage: benchmarks/deploy.py [--runs 1] [--inventory inventories/local/hosts.yml] [--playbook playbooks/site.yml]
                             [--top 12]
 Runs ansible-playbook with the json stdout callback (the profile callback off, so that stdout is one document)
-and, per run, prints one JSON object as its last line(s): seconds (wall clock of ansible-playbook), tasks
-(task results, as the recap counts them: ok + changed + failed + skipped + unreachable), tasks_run (not
-skipped), changed, failed, unreachable, skipped, fact_gatherings, plays, rc, seconds_by_role (the slowest
-roles: the sum of their task durations), slowest_tasks (the same by task name), load_before (1-minute load average when the run started; the
-machines are shared, so read the figures with it), ansible_core. Exit status 1 when a run failed or
-changed anything (a no-op must change nothing).
+and prints one JSON object a run: seconds (wall clock of ansible-playbook); cpu_seconds_controller (CPU time of
+ansible-playbook and its children: workers, docker CLI) and cpu_seconds_host (CPU time used inside the
+omero-local container meanwhile, its services' background work included, from its cgroup), which move far less
+with the load of a shared machine than the wall clock; tasks (as the recap counts them: ok + failed + skipped +
+unreachable), tasks_run (not skipped), changed, failed, unreachable, skipped, fact_gatherings, plays, rc,
+seconds_by_role and slowest_tasks (the sum of the task durations by role and by task name), load_before (the
+1-minute load average when the run started: the machines are shared, read the figures with it), ansible_core.
+Exit status 1 when a run failed or changed anything (a no-op must change nothing).
 """
 import argparse
 import json
 import os
 import pathlib
+import resource
 import shutil
 import subprocess
 import sys
@@ -40,6 +43,21 @@ def check_host(name="omero-local"):
                           capture_output=True, text=True, check=False)
     if proc.stdout.strip() != "true":
         sys.exit(f"benchmarks/deploy.py: the container {name} is not running; deploy it first (make deploy)")
+
+
+def host_cpu_seconds(name="omero-local"):
+    """CPU time the container has used so far (cgroup v1 cpuacct or v2 cpu.stat), None when unreadable."""
+    cid = subprocess.run(["docker", "inspect", "-f", "{{.Id}}", name], capture_output=True, text=True,
+                         check=False).stdout.strip()
+    for path, scale in ((f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage", 1e-9),
+                        (f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat", 1e-6)):
+        try:
+            text = pathlib.Path(path).read_text()
+        except OSError:
+            continue
+        value = text.split()[1] if text.startswith("usage_usec") else text.split()[0]
+        return int(value) * scale
+    return None
 
 
 def seconds(duration):
@@ -93,9 +111,14 @@ def run_once(args):
     env.setdefault("OMERO_DEPLOY_WHEELHOUSE", str(CACHE / "wheelhouse"))
     cmd = [ansible_playbook(), "-i", args.inventory, args.playbook]
     load = os.getloadavg()[0]
+    host_before, rusage = host_cpu_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
+    after, host_after = resource.getrusage(resource.RUSAGE_CHILDREN), host_cpu_seconds()
+    # CPU seconds depend far less on what else the shared machine runs than wall-clock seconds do.
+    cpu = {"cpu_seconds_controller": round(after.ru_utime + after.ru_stime - rusage.ru_utime - rusage.ru_stime, 1),
+           "cpu_seconds_host": round(host_after - host_before, 1) if None not in (host_before, host_after) else None}
     shutil.rmtree(tree, ignore_errors=True)
     try:
         report = json.loads(proc.stdout)
@@ -103,7 +126,7 @@ def run_once(args):
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
         return {"seconds": round(wall, 1), "rc": proc.returncode, "error": "no JSON report from ansible-playbook"}
     version = subprocess.run([ansible_playbook(), "--version"], capture_output=True, text=True, check=False).stdout
-    return {"seconds": round(wall, 1), **summarize(report, args.top), "rc": proc.returncode,
+    return {"seconds": round(wall, 1), **cpu, **summarize(report, args.top), "rc": proc.returncode,
             "load_before": round(load, 2), "cpus": os.cpu_count(),
             "ansible_core": version.split("core ", 1)[-1].split("]", 1)[0] if "core " in version else version.split("\n")[0]}
 
