@@ -12,7 +12,7 @@ import ssl
 import sys
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,7 +23,8 @@ CONTEXT = ssl.create_default_context(cafile=API_CA)
 
 
 def management(path):
-    with urllib.request.urlopen(f"{MANAGEMENT}{path}", context=CONTEXT, timeout=10) as response:
+    # nginx waits 60 s for a responder (and retries only 5 minutes after a failure): stay within that.
+    with urllib.request.urlopen(f"{MANAGEMENT}{path}", context=CONTEXT, timeout=30) as response:
         return response.read()
 
 
@@ -69,4 +70,5 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    HTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
+    # One thread a request: each nginx worker fetches its own response, none waits behind another.
+    ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()

@@ -1,7 +1,7 @@
 """site.yml checks every role of every host before any host changes (playbooks/preflight.yml).
 
-Static: the preflight play covers every role (and the roles those include) of every playbook that site.yml
-imports, for the same inventory groups and with the same vars. Dynamic: ansible-playbook against a temporary
+Static: the preflight plays cover every role (and the roles those include) of every playbook that site.yml
+imports, one play per playbook with the same hosts and the same vars files (no copy of a playbook's vars). Dynamic: ansible-playbook against a temporary
 five-host inventory on the controller (connection local). The preflight play passes with strong secrets, and a
 weak secret of the LAST role of site.yml that has one (governance) stops site.yml in its first play: non-zero
 exit, the variable named, its value printed nowhere, no task of a later play started.
@@ -25,7 +25,7 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOKS = ROOT / "playbooks"
 PLAYBOOK_BIN = pathlib.Path(sys.executable).with_name("ansible-playbook")
-PREFLIGHT_PLAY = "Check every role's variables and secrets before any host changes"
+PREFLIGHT_PLAY = "Check every role's variables and secrets before any host changes"  # each play's name starts so
 
 
 def _yaml(path):
@@ -89,52 +89,58 @@ def _service_plays():
     return out
 
 
-def _preflight_blocks():
-    (play,) = _yaml(PLAYBOOKS / "preflight.yml")
-    return play, [task for task in play["tasks"] if "block" in task]
+def _preflight_plays():
+    return _yaml(PLAYBOOKS / "preflight.yml")
 
 
-def test_site_runs_the_preflight_play_first():
+def _preflight_play_names():
+    return [play["name"] for play in _preflight_plays()]
+
+
+def test_site_runs_the_preflight_plays_first():
     assert _site_playbooks()[0] == "preflight.yml"
-    play, _blocks = _preflight_blocks()
-    assert play["name"] == PREFLIGHT_PLAY
-    # Every host finishes its checks (a failed one is recorded by a rescue), so one run reports every problem;
-    # then the last task stops every host.
-    assert play.get("any_errors_fatal", False) is False
-    last = play["tasks"][-1]
-    assert "ansible.builtin.fail" in last and last.get("any_errors_fatal") is True
-    assert "ansible_play_hosts" in last["vars"]["_preflight_report"]  # unreachable hosts count as failed
-    for block in play["tasks"][:-1]:
-        assert block.get("rescue"), f"{block['name']}: no rescue recording the failure"
-    assert play.get("become", False) is False
-    assert "always" in play.get("tags", [])
+    plays = _preflight_plays()
+    assert len(plays) > 5
+    for play in plays:
+        assert play["name"].startswith(PREFLIGHT_PLAY + ": "), play["name"]
+        assert play.get("become", False) is False, play["name"]
+        assert "always" in play.get("tags", []), play["name"]
+        # Every host finishes its checks (a failed one is recorded by a rescue), so one run reports every problem.
+        assert play.get("any_errors_fatal", False) is False, play["name"]
+    # Facts are gathered once, by the first play (on every host); the others reuse them.
+    assert plays[0]["hosts"] == "all" and plays[0].get("gather_facts", True) is not False
+    assert all(play.get("gather_facts") is False for play in plays[1:])
+    for play in plays[:-1]:
+        for block in play["tasks"]:
+            assert block.get("rescue"), f"{play['name']}: {block['name']}: no rescue recording the failure"
+    # Then the last play stops every host.
+    last = plays[-1]
+    assert last["hosts"] == "all"
+    (stop,) = last["tasks"]
+    assert "ansible.builtin.fail" in stop and stop.get("any_errors_fatal") is True
+    assert "ansible_play_hosts" in stop["vars"]["_preflight_report"]  # unreachable hosts count as failed
 
 
-def test_preflight_play_covers_every_role_of_every_service_playbook():
-    play, blocks = _preflight_blocks()
+def test_preflight_plays_cover_every_role_of_every_service_playbook():
+    preflight = _preflight_plays()
     plays = _service_plays()
     assert plays, "site.yml imports no service playbook"
     missing = []
     for name, service, roles in plays:
         if not roles:
             continue  # endpoints.yml: no role, nothing to check
-        groups = _groups(service["hosts"])
-        if play["hosts"] != "all":
-            assert groups <= _groups(play["hosts"]), f"preflight.yml hosts: lacks {sorted(groups - _groups(play['hosts']))} ({name})"
-        block = [b for b in blocks if b["name"].endswith(f"({name})")]
-        assert len(block) == 1, f"preflight.yml needs one block named '... ({name})'"
-        block = block[0]
-        when = block["when"] if isinstance(block["when"], str) else " ".join(block["when"])
-        for group in groups:
-            assert f"'{group}'" in when, f"the {name} block's when: does not test the group {group}"
+        play = [p for p in preflight if p["name"].endswith(f"({name})")]
+        assert len(play) == 1, f"preflight.yml needs one play named '... ({name})'"
+        play = play[0]
+        # The same hosts, the same variables: read from the playbook's own vars files, never copied.
+        assert play["hosts"] == service["hosts"], f"preflight.yml: the {name} play's hosts differ from the playbook's"
+        assert play.get("vars_files") == service.get("vars_files"), f"preflight.yml: the {name} play's vars_files differ"
+        assert not service.get("vars"), f"{name}: play vars belong in its vars_files (preflight.yml reads them there)"
         checked = {}
-        for task in _tasks(block["block"]):
+        for task in _tasks(play["tasks"]):
             inc = _role_includes(task)
             if inc and inc.get("tasks_from") == "preflight.yml":
                 checked[inc["name"]] = task.get("vars") or {}
-        # The play's vars reach its roles: the block carries them.
-        for key, value in (service.get("vars") or {}).items():
-            assert (block.get("vars") or {}).get(key) == value, f"{name}: play var {key} differs in preflight.yml"
         wanted = [(role, rvars) for role, rvars in roles]
         for role, _rvars in roles:
             wanted += [(sub, None) for sub in sorted(_included_roles(role))]
@@ -279,7 +285,7 @@ def inventory(tmp_path_factory):
 def test_preflight_passes_with_strong_secrets_and_checks_each_hosts_roles(inventory):
     proc, report = play(inventory, "preflight.yml")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert [p["play"]["name"] for p in report["plays"]] == [PREFLIGHT_PLAY]
+    assert [p["play"]["name"] for p in report["plays"]] == _preflight_play_names()
     assert all(s["changed"] == 0 and s["failures"] == 0 for s in report["stats"].values()), report["stats"]
     expect = {  # host -> roles whose secret/variable checks ran there
         "db1": {"postgresql", "monitoring"},
@@ -310,8 +316,8 @@ def test_weak_secret_stops_site_before_any_host_changes(inventory, weak, named):
     proc, report = play(inventory, "site.yml", "-e", json.dumps(weak))
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-4000:]
-    # Only the preflight play started: no task of PostgreSQL's (or any later) play ran on any host.
-    assert [p["play"]["name"] for p in report["plays"]] == [PREFLIGHT_PLAY], [p["play"]["name"] for p in report["plays"]]
+    # Only the preflight plays started: no task of PostgreSQL's (or any later) play ran on any host.
+    assert [p["play"]["name"] for p in report["plays"]] == _preflight_play_names(), [p["play"]["name"] for p in report["plays"]]
     assert all(s["changed"] == 0 for s in report["stats"].values()), report["stats"]
     failed = [(host, res["msg"]) for p in report["plays"] for t in p["tasks"] for host, res in t["hosts"].items()
               if res.get("failed")]
