@@ -3,8 +3,8 @@
 In process: ``with TlsRelay(mode="starttls", cert=..., key=...) as relay: ... relay.messages``; as a program
 (the molecule scenarios run it with Debian's python3-aiosmtpd):
 ``smtp_tls_relay.py PORT SPOOL [--mode starttls|implicit|none] [--cert C --key K]``, each message written to
-SPOOL/<n>.eml and every MAIL command to SPOOL/commands.log (``MAIL <from> tls=<yes|no>``), so a test can show
-that nothing was said in clear.
+SPOOL/<nnnnnn>.eml (in delivery order) and every MAIL command to SPOOL/.commands.log
+(``MAIL <from> tls=<yes|no>``), so a test can show that nothing was said in clear.
 
 Modes: ``starttls`` offers STARTTLS and refuses MAIL before it (530); ``implicit`` speaks TLS from the first
 byte; ``none`` offers no STARTTLS and would accept mail in clear (the relay a sender must refuse).
@@ -32,12 +32,13 @@ class Recorder:
         self.spool = pathlib.Path(spool) if spool else None
         self.commands = []
         self.messages = []
-        self._count = itertools.count(1)
+        # A restarted relay goes on numbering after the mails it kept.
+        self._count = itertools.count(1 + (len(list(self.spool.glob("*.eml"))) if self.spool else 0))
         self._lock = threading.Lock()
 
     def _log(self, line):
         if self.spool:
-            with open(self.spool / "commands.log", "a", encoding="utf-8") as fh:
+            with open(self.spool / ".commands.log", "a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
 
     @staticmethod
@@ -61,9 +62,9 @@ class Recorder:
             self.messages.append(item)
             n = next(self._count)
             if self.spool:
-                tmp = self.spool / f".{n}.eml.tmp"
+                tmp = self.spool / f".{n:06d}.eml.tmp"
                 tmp.write_bytes(envelope.original_content or envelope.content)
-                os.replace(tmp, self.spool / f"{n}.eml")
+                os.replace(tmp, self.spool / f"{n:06d}.eml")
         return "250 Message accepted"
 
 

@@ -218,10 +218,10 @@ def test_a_relay_that_cannot_be_verified_gets_nothing_and_the_next_run_delivers(
 def test_no_login_in_clear_and_no_plain_smtp_off_this_host(world):
     # Refused before connecting: 192.0.2.1 (TEST-NET-1) is never contacted; the sink on loopback hears nothing.
     remote = dict(world["cfg"], smtp={"host": "192.0.2.1", "port": 25, "tls": "none"})
-    rc, summary, err = run(world, "run", "--today", TODAY, cfg=remote)
+    rc, summary, _err = run(world, "run", "--today", TODAY, cfg=remote)
     assert rc == 1 and "refusing plain SMTP to 192.0.2.1:25" in summary["failed"][0]["error"]
     login = dict(world["cfg"], smtp={"host": "127.0.0.1", "port": world["sink"].port, "tls": "none", "user": "gov",
                                      "password_file": str(world["dir"] / "omero-password")})
-    rc, summary, err = run(world, "run", "--today", TODAY, cfg=login)
+    rc, summary, _err = run(world, "run", "--today", TODAY, cfg=login)
     assert rc == 1 and "over an unencrypted connection" in summary["failed"][0]["error"]
     assert world["sink"].messages == []
