@@ -60,8 +60,11 @@ def spool(path):
 
 
 def metrics(path):
-    subprocess.run(["systemctl", "start", "omero-mail-queue-metrics.service"], check=False)  # oneshot: waits
-    return pathlib.Path(path).read_text()
+    """Run the role's metrics unit (oneshot: systemctl waits for it) and read what it wrote."""
+    proc = subprocess.run(["systemctl", "start", "omero-mail-queue-metrics.service"], capture_output=True, text=True,
+                          check=False)
+    path = pathlib.Path(path)
+    return {"rc": proc.returncode, "text": path.read_text() if path.exists() else "", "stderr": proc.stderr}
 
 
 def deferred(rcpt):

@@ -78,11 +78,12 @@ def test_postfix_keeps_the_mail_it_cannot_forward_and_says_why(matrix, case):
 
 
 def test_postfix_queue_metrics_count_the_kept_mails(matrix):
-    text = matrix["metrics_while_refused"]
+    assert matrix["metrics_while_refused"]["rc"] == 0, matrix["metrics_while_refused"]
+    text = matrix["metrics_while_refused"]["text"]
     assert re.search(r'^omero_mail_queue_messages\{queue="deferred"\} 3$', text, re.MULTILINE), text
     assert re.search(r"^omero_mail_queue_up 1$", text, re.MULTILINE)
     assert int(re.search(r"^omero_mail_queue_oldest_message_age_seconds (\d+)$", text, re.MULTILINE).group(1)) > 0
-    after = matrix["metrics_after_fix"]
+    after = matrix["metrics_after_fix"]["text"]
     assert re.search(r'^omero_mail_queue_messages\{queue="deferred"\} 0$', after, re.MULTILINE), after
     assert re.search(r"^omero_mail_queue_oldest_message_age_seconds 0$", after, re.MULTILINE)
 
