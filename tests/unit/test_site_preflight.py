@@ -327,3 +327,21 @@ def test_weak_secret_stops_site_before_any_host_changes(inventory, weak, named):
         assert f"{name} is refused" in str(summary[0]), (name, summary)
     for value in weak.values():
         assert value not in out  # never the value, anywhere in the output
+
+
+@needs_ansible
+def test_mail_without_verified_tls_stops_site_before_any_host_changes(inventory):
+    """Plain SMTP to a relay that is not loopback (the local MTA's and the runner's) and OMERO.server pointed at a
+    remote relay (it cannot verify one) stop site.yml in its first play, each named."""
+    bad = {"mail_relay_tls": "none", "governance_smtp_host": "smtp.example.org",
+           "omero_server_config": {"omero.mail.config": "true", "omero.mail.host": "smtp.example.org"}}
+    proc, report = play(inventory, "site.yml", "-e", json.dumps(bad))
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    assert [p["play"]["name"] for p in report["plays"]] == [PREFLIGHT_PLAY]
+    assert all(s["changed"] == 0 for s in report["stats"].values()), report["stats"]
+    (summary,) = [res["msg"] for p in report["plays"] for t in p["tasks"] for res in t["hosts"].values()
+                  if res.get("failed") and "Stopped before any host changed" in str(res.get("msg"))]
+    summary = " ".join(summary)
+    assert "mail_relay_tls is none but mail_relay_host 'smtp.example.org' is not this host" in summary
+    assert "governance_smtp_tls is none but governance_smtp_host 'smtp.example.org' is not this host" in summary
+    assert "omero_server_config sets omero.mail.host to smtp.example.org, which is not this host" in summary
