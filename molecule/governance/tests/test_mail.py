@@ -16,7 +16,7 @@ CASES = ("unknown_ca", "wrong_name", "no_starttls")
 RUNNER_REASON = {"unknown_ca": "certificate verify failed: unable to get local issuer certificate",
                  "wrong_name": "Hostname mismatch, certificate is not valid for 'localhost'",
                  "no_starttls": "STARTTLS extension not supported by server"}
-POSTFIX_REASON = {"unknown_ca": "Server certificate not trusted",
+POSTFIX_REASON = {"unknown_ca": "Server certificate not verified",  # postfix gives one reason for both
                   "wrong_name": "Server certificate not verified",
                   "no_starttls": "TLS is required, but was not offered"}
 
