@@ -21,7 +21,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "module_utils"), str(ROOT / "tests" / "support")]
 
-import omero_accounts_model as model
+from omero_accounts_expand import expand
 
 
 def synthetic_documents(users, groups, referents):
@@ -53,7 +53,7 @@ def main():
         return 2
 
     documents = synthetic_documents(args.users, args.groups, args.referents)
-    desired = model.expand(documents)
+    desired = expand(documents)
     passwords = {f"vault_pw_{i:04d}": f"Bench-Passw0rd-{i}!" for i in range(args.users)}
     results = {}
     # As the role runs it: with a state directory (drift detection, records) on the server host.

@@ -128,6 +128,22 @@ drift_items:
   returned: always
   type: list
   elements: dict
+refused:
+  description: >-
+    Ownership transfers (C(transfers)) the server cannot do, with the reason - e.g. one image (series) of a
+    multi-series file, whose images OMERO gives only together. They are not applied and not recorded (the next
+    run reports them again); the rest of the run applies.
+  returned: always
+  type: list
+  elements: str
+progress:
+  description: >-
+    The steps of each graph request (Chown2, Delete2, Chmod2) while it ran, as "<action>: step <n>/<total>
+    (<seconds> s)"; also written to the log. A request is waited for until it finishes, however long it
+    takes - closing it earlier would cancel it on the server.
+  returned: always
+  type: list
+  elements: str
 passwords_not_given:
   description: Vault variables named by people's C(password_var) that had no value (a new account among them is refused).
   returned: always

@@ -100,6 +100,11 @@ changed:
   description: Whether any change was made (or would be, in check mode).
   returned: always
   type: bool
+progress:
+  description: The steps of each graph request while it ran (see the omero_accounts module); also in the log.
+  returned: always
+  type: list
+  elements: str
 actions:
   description: One line per change, in the order applied.
   returned: always

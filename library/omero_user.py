@@ -132,6 +132,11 @@ changed:
   description: Whether any change was made (or would be, in check mode).
   returned: always
   type: bool
+progress:
+  description: The steps of each graph request while it ran (see the omero_accounts module); also in the log.
+  returned: always
+  type: list
+  elements: str
 actions:
   description: One line per change, in the order applied. Never contains a password.
   returned: always
@@ -157,7 +162,7 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.omero_accounts_model import ADMIN_PRIVILEGES
+from ansible.module_utils.omero_accounts_base import ADMIN_PRIVILEGES
 from ansible.module_utils.omero_common import connection_argument_spec, reconcile
 
 USER_OPTIONS = {

@@ -7,13 +7,13 @@ One ``OmeroAccounts`` object is one Glacier2 session. ``read_state`` makes three
 ``getAdminPrivileges`` per restricted admin the caller manages; ``read_owned`` one IQuery projection
 per data class, only when someone departs; ``dry_run`` asks the server what each graph request would
 do (``dryRun``) before anything changes; ``apply`` turns the model's actions
-(module_utils/omero_accounts_model.py) into admin-service calls and graph requests (Chmod2, Chown2,
+(module_utils/omero_accounts_plan.py) into admin-service calls and graph requests (Chmod2, Chown2,
 Delete2) submitted on the same session.
 """
 
 import time
 
-from ansible.module_utils.omero_accounts_model import describe
+from ansible.module_utils.omero_accounts_actions import describe
 
 try:
     import omero
@@ -36,11 +36,25 @@ except ImportError as exc:  # reported by the modules through missing_required_l
 # (blitz-chown-rules.xml chownTargets; "Experimenter" is not one).
 DATA_CLASSES = (
     "Project", "Dataset", "Image", "Screen", "Plate", "Folder", "Roi", "RenderingDef", "OriginalFile", "Annotation",
+    "Fileset", "Job", "JobOriginalFileLink",  # imports (fileset, its jobs) and script runs (a job, its output files)
     "ProjectDatasetLink", "DatasetImageLink", "ScreenPlateLink", "FolderImageLink",
     "ProjectAnnotationLink", "DatasetAnnotationLink", "ImageAnnotationLink", "ScreenAnnotationLink",
     "PlateAnnotationLink", "FolderAnnotationLink", "RoiAnnotationLink",
 )
 CROSS_GROUP = {"omero.group": "-1"}
+# Links a Chown2 may delete, with the classes of their ends (an annotation link's child is polymorphic:
+# CommentAnnotation serves as the unloaded reference, the server loads the real class).
+LINK_ENDS_CLASSES = {"ProjectDatasetLink": ("Project", "Dataset"), "DatasetImageLink": ("Dataset", "Image"),
+                     "ScreenPlateLink": ("Screen", "Plate"), "FolderImageLink": ("Folder", "Image")}
+LINK_ENDS_CLASSES.update({f"{p}AnnotationLink": (p, "CommentAnnotation")
+                          for p in ("Project", "Dataset", "Image", "Screen", "Plate", "Folder", "Roi")})
+LINK_KINDS = frozenset(LINK_ENDS_CLASSES)
+ROI_IMAGES = ("select o.id, o.image.id, o.image.details.owner.id, o.image.fileset.id, o.details.owner.id from Roi o "
+              "where o.details.owner.id in (:uids)")
+IMAGE_FILESETS = "select o.id, o.fileset.id from Image o where o.id in (:ids)"
+FILESET_IMAGES = "select o.id, o.fileset.id from Image o where o.fileset.id in (:ids)"
+LINKS_OF_CHILDREN = "select l.id, l.parent.id, l.child.id from {kind} l where l.child.id in (:ids)"
+LINK_ENDS = "select l.id, l.parent.id, l.child.id, l.details.owner.id, l.details.group.id from {kind} l where l.id in (:ids)"
 
 
 class OmeroAccountsError(Exception):
@@ -59,13 +73,17 @@ def _text(rtype):
 class OmeroAccounts:
     """A session on an OMERO.server with the admin-service operations the accounts modules need."""
 
-    def __init__(self, host, port, user, password, protocol="ssl", request_timeout=600):
+    def __init__(self, host, port, user, password, protocol="ssl", progress_interval=60, on_progress=None):
         self.host = host
         self.port = port
         self.user = user
         self._password = password
         self.protocol = protocol
-        self.request_timeout = request_timeout
+        self.progress_interval = progress_interval  # seconds between progress lines of a running graph request
+        self.keepalive_interval = 60  # seconds between keep-alives while a graph request runs
+        self.on_progress = on_progress  # called with each progress line (the module logs them)
+        self.on_relink = None  # called with the links a transfer is about to cut and make again ([] once made)
+        self.progress = []
         self.client = None
         self.session = None
         self.admin = None
@@ -175,7 +193,15 @@ class OmeroAccounts:
                 per_group = owned[ids[owner]].setdefault(group_names.get(gid, str(gid)), {})
                 per_group.setdefault(kind, []).append(oid)
         state["owned"] = owned
+        # ROIs on images: whose image, in which fileset (a ROI on another's image may need its image given).
+        rois = state["roi_images"] = {n: {} for n in ids.values()}
+        for row in query.projection(ROI_IMAGES, params, CROSS_GROUP):
+            roi, image, image_owner, fileset, owner = (_val(x) for x in row)
+            rois[ids[owner]][roi] = {"image": image, "owner": self._name_of(image_owner), "fileset": fileset}
         return owned
+
+    def _name_of(self, uid):
+        return next((n for n, u in self._state["users"].items() if u["id"] == uid), str(uid))
 
     def read_objects(self, keys):
         """{"Project:51": {"owner": omename}} for the listed objects that exist (one projection per type)."""
@@ -194,7 +220,25 @@ class OmeroAccounts:
                 oid, owner = (_val(x) for x in row)
                 objects[f"{kind}:{oid}"] = {"owner": names.get(owner, str(owner))}
         self._state["objects"] = objects
+        self._state["filesets"] = self._filesets(by_kind.get("Image", []))
         return objects
+
+    def _filesets(self, images):
+        """{image id: {"fileset", "images"}} for the listed images that belong to a fileset."""
+        if not images:
+            return {}
+        query = self.session.getQueryService()
+        params = omero.sys.ParametersI()
+        params.addLongs("ids", sorted(set(images)))
+        of = {_val(r[0]): _val(r[1]) for r in query.projection(IMAGE_FILESETS, params, CROSS_GROUP) if r[1] is not None}
+        if not of:
+            return {}
+        params = omero.sys.ParametersI()
+        params.addLongs("ids", sorted(set(of.values())))
+        members = {}
+        for row in query.projection(FILESET_IMAGES, params, CROSS_GROUP):
+            members.setdefault(_val(row[1]), []).append(_val(row[0]))
+        return {image: {"fileset": fid, "images": sorted(members.get(fid, [image]))} for image, fid in of.items()}
 
     # ----------------------------------------------------------------------------------------------
     # Writing
@@ -248,25 +292,40 @@ class OmeroAccounts:
         return e
 
     def _wait(self, request, what):
-        """Submit a graph request on the session and poll its handle until it finishes."""
+        """Submit a graph request on the session and wait until it finishes, however long it takes.
+
+        On the server a graph request is one transaction and closing its handle before it finishes cancels
+        it (omero/cmd/HandleI.close), so an unfinished handle is never closed: the wait has no deadline,
+        reports the request's steps (``on_progress``, every ``progress_interval`` seconds and at each new
+        step) and keeps the session alive. If the client dies, the server finishes or rolls back the request
+        on its own and the next run plans from what it then holds."""
         handle = self.session.submit(request)
-        try:
-            deadline = time.monotonic() + self.request_timeout
-            delay = 0.05
+        response = handle.getResponse()
+        started = last_report = last_alive = time.monotonic()
+        step, delay = None, 0.05
+        while response is None:
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            now = time.monotonic()
+            if now - last_alive >= self.keepalive_interval:
+                self.session.keepAlive(None)  # the session must outlive the request
+                last_alive = now
+            status = handle.getStatus()
+            if status.currentStep != step or now - last_report >= self.progress_interval:
+                step, last_report = status.currentStep, now
+                self._progress(f"{what}: step {status.currentStep}/{status.steps} ({now - started:.0f} s)")
             response = handle.getResponse()
-            while response is None:
-                if time.monotonic() > deadline:
-                    raise OmeroAccountsError(f"{what}: no response after {self.request_timeout} s")
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
-                response = handle.getResponse()
-        finally:
-            handle.close()
+        handle.close()  # finished: closing releases it, nothing is cancelled
         if isinstance(response, omero.cmd.ERR):
             params = dict(response.parameters or {})
             message = getattr(response, "message", "") or params.get("message", "")
             raise OmeroAccountsError(f"{what} refused by the server: {response.name}: {message}")
         return response
+
+    def _progress(self, line):
+        self.progress.append(line)
+        if self.on_progress is not None:
+            self.on_progress(line)
 
     @staticmethod
     def _short_names(by_class):
@@ -287,6 +346,60 @@ class OmeroAccounts:
         request = omero.cmd.Delete2(targetObjects=dict(a["targets"]), dryRun=dry_run)
         return self._wait(request, f"delete data of {a['user']}")
 
+    def _links_to_recreate(self, cut, a):
+        """The links a transfer's Chown2 deletes (blitz-chown-rules.xml: container links left with one end
+        given, outside read-write groups; annotation links becoming cross-owner in private groups), to be
+        made again once the transfer is done: same parent, child and group; owned by whoever owned the
+        link, or by the recipient when that was the person whose data is given. Making an object owned by
+        someone else needs the WriteOwned privilege (OmeroInterceptor: a "privileged creator")."""
+        relink = []
+        names = {u["id"]: n for n, u in self._state["users"].items()}
+        query = self.session.getQueryService()
+        for kind, ids in sorted(cut.items()):
+            if kind not in LINK_KINDS:
+                continue
+            params = omero.sys.ParametersI()
+            params.addLongs("ids", ids)
+            for row in query.projection(LINK_ENDS.format(kind=kind), params, CROSS_GROUP):
+                lid, parent, child, owner, gid = (_val(x) for x in row)
+                owner = names.get(owner, str(owner))
+                relink.append({"kind": kind, "parent": parent, "child": child, "group_id": gid,
+                               "owner": a["to"] if owner == a["user"] else owner, "was": lid})
+        if relink and "WriteOwned" not in self._state["caller"]["privileges"]:
+            raise OmeroAccountsError(
+                f"{describe(a)}: the server would delete {len(relink)} link(s) that must then be made again for their "
+                f"owners, which needs the WriteOwned privilege; the session's account {self.user!r} lacks it: run this "
+                "departure or transfer as an administrator holding WriteOwned (e.g. root)")
+        return relink
+
+    def _recreate_links(self, relink):
+        """Make each link again, owned by its owner, in its group (one save per link)."""
+        update = self.session.getUpdateService()
+        for r in relink:
+            parent_kind, child_kind = LINK_ENDS_CLASSES[r["kind"]]
+            link = getattr(omero.model, r["kind"] + "I")()
+            link.setParent(getattr(omero.model, parent_kind + "I")(r["parent"], False))
+            link.setChild(getattr(omero.model, child_kind + "I")(r["child"], False))
+            link.getDetails().setOwner(self._user_ref(self._uid(r["owner"])))
+            link.getDetails().setGroup(self._group_ref(r["group_id"]))
+            update.saveAndReturnObject(link, {"omero.group": str(r["group_id"])})
+
+    def recreate_missing_links(self, pending):
+        """Links a transfer's Chown2 cut whose run stopped before making them again (``pending``, as recorded
+        by ``on_relink``): those missing now are made; those still there (the transfer had not committed) are
+        left. Returns the links made."""
+        query = self.session.getQueryService()
+        missing = []
+        for kind in sorted({r["kind"] for r in pending}):
+            wanted = [r for r in pending if r["kind"] == kind]
+            params = omero.sys.ParametersI()
+            params.addLongs("ids", sorted({r["child"] for r in wanted}))
+            have = {(_val(row[1]), _val(row[2])) for row in query.projection(LINKS_OF_CHILDREN.format(kind=kind), params,
+                                                                             CROSS_GROUP)}
+            missing += [r for r in wanted if (r["parent"], r["child"]) not in have]
+        self._recreate_links(missing)
+        return missing
+
     def dry_run(self, actions):
         """Ask the server (dryRun) what each graph request of the plan would do; refusals surface here.
 
@@ -295,7 +408,9 @@ class OmeroAccounts:
             if a["action"] == "chmod_group" and a.get("downgrade"):
                 a["would_delete"] = self._short_names(self._chmod(a, True).deletedObjects)
             elif a["action"] in ("transfer_data", "transfer_objects") and a["to"] in self._state["users"]:
-                a["would_delete"] = self._short_names(self._chown(a, True).deletedObjects)
+                cut = self._short_names(self._chown(a, True).deletedObjects)
+                a["relink"] = self._links_to_recreate(cut, a)
+                a["would_delete"] = {k: ids for k, ids in cut.items() if k not in LINK_KINDS}
             elif a["action"] == "delete_data":
                 a["would_delete"] = self._short_names(self._delete(a, True).deletedObjects)
         return actions
@@ -362,7 +477,13 @@ class OmeroAccounts:
         elif kind == "change_password":
             self.admin.changeUserPassword(a["user"], rstring(passwords[a["user"]]))
         elif kind in ("transfer_data", "transfer_objects"):
+            relink = a.get("relink") or []
+            if relink and self.on_relink is not None:
+                self.on_relink(relink)  # written down first: a run stopped after the Chown2 makes them next time
             self._chown(a, False)
+            self._recreate_links(relink)
+            if relink and self.on_relink is not None:
+                self.on_relink([])
         elif kind == "delete_data":
             self._delete(a, False)
         elif kind == "rename_user":
@@ -376,14 +497,17 @@ class OmeroAccounts:
 
     def _create_user(self, a, password):
         name = a["user"]
-        if not password:
+        ldap = bool(a.get("ldap"))
+        if not password and not ldap:
             raise OmeroAccountsError(f"user {name!r}: no initial password (the plan requires one)")
-        e = self._experimenter(name, a["fields"], ldap=bool(a.get("ldap")))
-        secret = rstring(password)
+        e = self._experimenter(name, a["fields"], ldap=ldap)
+        secret = rstring(password) if not ldap else None
         if a["admin"] and a["admin_privileges"] is not None:
             # Restricted administrator, created with its privileges: never a full administrator, not even
             # between two calls. The server puts them in system (default) and user; then their groups.
-            uid = self.admin.createRestrictedSystemUserWithPassword(e, self._privileges(a["admin_privileges"]), secret)
+            privileges = self._privileges(a["admin_privileges"])
+            uid = (self.admin.createRestrictedSystemUser(e, privileges) if ldap
+                   else self.admin.createRestrictedSystemUserWithPassword(e, privileges, secret))
             groups = [a["default_group"]] + a["groups"]
             self.admin.addGroups(self._user_ref(uid), self._groups(groups))
             self.admin.setDefaultGroup(self._user_ref(uid), self._group_ref(self._gid(a["default_group"])))
@@ -391,6 +515,9 @@ class OmeroAccounts:
                 self.admin.removeGroups(self._user_ref(uid), self._groups(["user"]))
         else:
             others = list(a["groups"]) + (["user"] if a["active"] else []) + (["system"] if a["admin"] else [])
-            uid = self.admin.createExperimenterWithPassword(
-                e, secret, self._group_ref(self._gid(a["default_group"])), self._groups(others))
+            default = self._group_ref(self._gid(a["default_group"]))
+            if ldap:  # the directory holds the password: the password providers refuse one (PasswordProviders)
+                uid = self.admin.createExperimenter(e, default, self._groups(others))
+            else:
+                uid = self.admin.createExperimenterWithPassword(e, secret, default, self._groups(others))
         self._state["users"][name] = dict({"id": uid, "omename": name, "groups": [], "privileges": None}, **a["fields"])

@@ -14,16 +14,14 @@ import tempfile
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
-from ansible.module_utils.omero_accounts_model import (
-    PlanError,
-    describe,
+from ansible.module_utils.omero_accounts_actions import describe, simulate, view
+from ansible.module_utils.omero_accounts_data import refused_transfers
+from ansible.module_utils.omero_accounts_drift import (
     describe_drift,
     detect_drift,
     keep_drift,
-    plan,
-    simulate,
-    view,
 )
+from ansible.module_utils.omero_accounts_plan import PlanError, plan
 from ansible.module_utils.omero_client import (
     HAS_OMERO,
     OMERO_IMPORT_ERROR,
@@ -80,7 +78,9 @@ class Records:
       next run tells a change made in OMERO (drift) from a change made in the inventory;
     - ``deactivated.json``: which person became which ``A_utiliser_<n>``, when, and who got their data;
     - ``password-resets.json``: the ``password_reset`` value last applied per person (one-shot resets);
-    - ``transfers.json``: the ownership transfers applied (each inventory id once).
+    - ``transfers.json``: the ownership transfers applied (each inventory id once);
+    - ``links-to-remake.json``: links a running transfer cuts and the run makes again (empty once made; a run
+      stopped in between leaves them for the next run to make).
     """
 
     def __init__(self, state_dir):
@@ -94,6 +94,9 @@ class Records:
 
     def resets(self):
         return _read_json(self.path("password-resets.json"), {}) if self.dir else {}
+
+    def links_to_remake(self):
+        return _read_json(self.path("links-to-remake.json"), []) if self.dir else []
 
     def transfers_applied(self):
         return _read_json(self.path("transfers.json"), {}) if self.dir else {}
@@ -128,6 +131,33 @@ class Records:
         self.save("deactivated.json", table)
 
 
+def _read(conn, admins, departing, transfers):
+    """The server's state in bulk; the data of the departing; the transfers' objects, less the transfers the
+    server cannot do (``refused``, with the reason)."""
+    current = conn.read_state(privileges_of=admins)
+    refused = []
+    if departing & set(current["users"]):
+        conn.read_owned(sorted(departing & set(current["users"])))
+    if transfers:
+        conn.read_objects(sorted({o for t in transfers for o in t["objects"]}))
+        transfers, refused = refused_transfers(transfers, current.get("filesets") or {})
+    return current, transfers, refused
+
+
+def _remake_links(conn, records, check_mode):
+    """Links cut by a transfer of a run that stopped before making them again: made now (the records say
+    which, ``links-to-remake.json``). Returns one line per link made (or, in check mode, to make)."""
+    pending = records.links_to_remake()
+    conn.on_relink = lambda links: records.save("links-to-remake.json", links)
+    if not pending:
+        return []
+    made = pending if check_mode else conn.recreate_missing_links(pending)
+    if not check_mode:
+        records.save("links-to-remake.json", [])
+    return [f"re-create {r['kind']} {r['parent']} -> {r['child']} for {r['owner']} (cut by an interrupted transfer)"
+            for r in made]
+
+
 def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords=None, password_tokens=None,
               state_dir=None, reset_all=False, transfers=(), extra_result=None):
     """Read, plan, dry-run, apply (unless check mode) in one session; exit the module with the result.
@@ -158,14 +188,13 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
     resets = sorted(n for n, t in tokens.items() if done_resets.get(n) != t)
     if reset_all:  # omero_user update_password=always: the caller asked for every given password
         resets = sorted(given)
-    drift = []
+    drift, progress, refused, remade = [], [], [], []
     try:
-        with OmeroAccounts(p["host"], p["port"], p["admin_user"], p["admin_password"], protocol=p["protocol"]) as conn:
-            current = conn.read_state(privileges_of=admins)
-            if departing & set(current["users"]):
-                conn.read_owned(sorted(departing & set(current["users"])))
-            if transfers:
-                conn.read_objects(sorted({o for t in transfers for o in t["objects"]}))
+        with OmeroAccounts(p["host"], p["port"], p["admin_user"], p["admin_password"], protocol=p["protocol"],
+                           on_progress=module.log) as conn:
+            progress = conn.progress  # graph requests' steps, also in the log (module.log)
+            current, transfers, refused = _read(conn, admins, departing, transfers)
+            remade = _remake_links(conn, records, module.check_mode)
             resets = [n for n in resets if n in current["users"]]
             try:
                 actions = plan(current, groups=groups, users=users, departed=departed, settings=settings,
@@ -200,14 +229,14 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
     except Exception as exc:  # noqa: BLE001 - Ice and server errors become a clean module failure
         module.fail_json(msg=f"OMERO accounts: {type(exc).__name__}: {exc}", exception=traceback.format_exc())
     reverted = settings.get("drift_policy", "report") == "revert"
-    result = {
-        "changed": bool(actions),
-        "actions": [describe(a) for a in actions],
+    module.exit_json(**dict({
+        "changed": bool(actions or remade),
+        "actions": remade + [describe(a) for a in actions],
         "plan": actions,
         "drift": [describe_drift(d) + (" (reverted: drift_policy revert)" if reverted else
                                        " (kept: set drift_policy: revert to undo it)") for d in drift],
         "drift_items": drift,
         "diff": {"before": before_view, "after": after_view},
-    }
-    result.update(extra_result or {})
-    module.exit_json(**result)
+        "progress": progress,
+        "refused": refused,
+    }, **(extra_result or {})))

@@ -18,17 +18,20 @@ Rules (the DMP, ``dmp-mica-omero.txt``):
 * external groups: notices at 80 % and 100 % of the quota, 7 days before expiry and at expiry (its
   external members then lose their login when ``expiry_policy`` is ``disable_login``; nothing is
   deleted);
-* retention: projects, datasets in no project and images in no dataset imported more than 5 years
-  ago are listed to their owner (copy: the team leader) at most once per item per month, unless an
-  extension (``retention_extensions``, at most one year past the 5) covers them;
+* retention: projects, datasets in no project, images in no dataset and no plate, screens and plates
+  in no screen (HCS: a plate's images are counted as the plate, a screened plate as its screen)
+  imported more than 5 years ago are listed to their owner (copy: the team leader) at most once per
+  item per month, unless an extension (``retention_extensions``, at most one year past the 5; ``Plate:``
+  and ``Screen:`` included) covers them;
 * account review: in September and January each site's referents receive their site's active
-  accounts (groups, last login, data volume), those without a login for 12 months flagged.
+  accounts (groups, last login, data volume), those without a login of their own (an administrator's
+  sudo session is not one) for 12 months flagged.
 """
 
 import datetime
 import re
 
-from omero_accounts_model import Problem, _parse_date, collect, settings_of
+from omero_accounts_base import Problem, collect, parse_date, settings_of
 
 QUOTA_THRESHOLDS = (80, 100)
 EXPIRY_WARNING_DAYS = 7
@@ -75,7 +78,7 @@ def to_date(value):
         return value
     if value in (None, ""):
         return None
-    return _parse_date(str(value)[:10])
+    return parse_date(str(value)[:10])
 
 
 def retention_cutoff(today, years=RETENTION_YEARS):

@@ -69,7 +69,8 @@ def test_departure_with_data_in_two_teams_groups(target, two_teams):
     lines = "\n".join(check["actions"])
     # DMP: the data in each group goes to the leader of that group and stays there.
     assert f"transfer data of {both} in group {a} to {inv.n('lead_a')}" in lines
-    assert f"transfer data of {both} in group {b} to {inv.n('lead_b')} (1 Image)" in lines
+    # An imported image goes with its fileset, the fileset's files and import jobs.
+    assert f"transfer data of {both} in group {b} to {inv.n('lead_b')} (1 Fileset, 1 Image, 4 Job, " in lines
     assert f"rename deactivated user {both} to A_utiliser_1" in lines
     with target.session() as s:
         assert s.owned(both) == owned_before  # check mode moved nothing
@@ -85,7 +86,7 @@ def test_departure_with_data_in_two_teams_groups(target, two_teams):
         parked = s.user("A_utiliser_1")
         assert parked["groups"] == [inv.n("User désactivés")]  # only the deactivated-users group
         assert parked["email"] == ""
-        assert s.owned("A_utiliser_1") == {}
+        assert set(s.owned("A_utiliser_1")) == {"OriginalFile"}  # only the managed repository's directories
     assert not target.can_login("A_utiliser_1", password_of(both))
     # Which person became which A_utiliser_<n>: kept on the server host, for administrators only.
     records = os.path.join(inv.state_dir, "deactivated.json")
@@ -233,7 +234,8 @@ def test_failure_mid_run_names_the_action_and_the_next_run_converges(target, two
 
     again = inv.run()
     assert again["changed"] is True, again.get("msg")
-    assert again["actions"] == [f"rename deactivated user {both} to A_utiliser_1"]
+    kept = "4 managed-repository directories (group user, never deleted)"  # one import's
+    assert again["actions"] == [f"rename deactivated user {both} to A_utiliser_1; stay with the renamed account: {kept}"]
     entry = json.loads(pathlib.Path(inv.state_dir, "deactivated.json").read_text(encoding="utf-8"))["A_utiliser_1"]
     assert entry["omename"] == both and entry["data_to"] == {inv.n("team-a"): inv.n("lead_a")}
     assert inv.run()["changed"] is False

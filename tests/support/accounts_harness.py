@@ -2,8 +2,12 @@
 
 See tests/accounts/conftest.py for how the target is chosen (stand-in or a real OMERO.server).
 """
+import os
 import pathlib
+import re
+import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -12,18 +16,26 @@ for path in (ROOT / "module_utils", ROOT / "tests" / "support"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from shutil import which as shutil_which
+
 import omero
 import omero.clients
 import omero.model
 import omero.sys
-import omero_accounts_model as model
 import omero_governance
+import omero_import
 from module_runner import load_module, run_module
-from omero.rtypes import rlong, rstring, rtime
+from omero.rtypes import rlong, rstring
+from omero_accounts_expand import expand
+from omero_accounts_inventory import semantic_problems
 
 # What the tests seed and read back; independent of the code under test (module_utils/omero_client.py).
-SEEDED_CLASSES = ("Project", "Dataset", "Image", "Roi", "OriginalFile", "ProjectDatasetLink", "DatasetImageLink",
-                  "ImageAnnotationLink")
+SEEDED_CLASSES = ("Project", "Dataset", "Image", "Screen", "Plate", "Roi", "OriginalFile", "Fileset", "Job",
+                  "JobOriginalFileLink", "ProjectDatasetLink", "DatasetImageLink", "ImageAnnotationLink")
+# Reading back (a real server answers the same HQL).
+CHILDREN = "select l.child.id from {kind} l where l.parent.id in (:ids)"
+IMAGE_FILESETS = "select o.id, o.fileset.id from Image o where o.id in (:ids)"
+CLI = os.environ.get("OMERO_TEST_CLI", "omero")  # the importer of a real-server site (omero-py's CLI + Bio-Formats)
 
 
 class Target:
@@ -85,13 +97,16 @@ class Session:
         return self.sf.getUpdateService().saveAndReturnObject(obj, {"omero.group": str(gid)}).getId().val
 
     def image(self, group, name="image"):
-        obj = omero.model.ImageI()
-        obj.setName(rstring(name))
-        obj.setAcquisitionDate(rtime(0))
-        return self._save(obj, group)
+        """An image as OMERO makes one: the import of a (single-series) fake file. Returns its id."""
+        return self.import_fake(group, f"{name}.fake")["images"][0]
 
     def dataset(self, group, name="dataset"):
         obj = omero.model.DatasetI()
+        obj.setName(rstring(name))
+        return self._save(obj, group)
+
+    def screen(self, group, name="screen"):
+        obj = omero.model.ScreenI()
         obj.setName(rstring(name))
         return self._save(obj, group)
 
@@ -130,10 +145,90 @@ class Session:
         obj.setChild(child_class(child, False))
         return self._save(obj, group)
 
+    # seeding the way OMERO creates data (tests/support/omero_import.py; real server: omero import / script)
+    def me(self):
+        return self.admin.getEventContext().userId
+
+    def gid(self, group):
+        return self.admin.lookupGroup(group).getId().val
+
+    def import_fake(self, group, name, dataset=None, screen=None):
+        """Import the Bio-Formats fake file ``name`` as this person in ``group`` (into a dataset or, for a
+        plate, a screen). Returns {"images": [...], "fileset": id, "plate": id or None}."""
+        store = self.target.store
+        if store is not None:
+            if omero_import.fake_series(name).get("plates"):
+                out = omero_import.import_plate(store, self.me(), self.gid(group), name, screen=screen)
+            else:
+                out = omero_import.import_file(store, self.me(), self.gid(group), name, dataset=dataset)
+            return {"images": out["images"], "fileset": out["fileset"], "plate": out.get("plate")}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, name)
+            open(path, "wb").close()  # Bio-Formats' fake reader: an empty file, described by its name
+            command = omero_import.real_import_command(CLI, self._cli_connection(), path, self.gid(group),
+                                                       dataset=dataset, screen=screen)
+            return self._real_imported(self._cli(command, name))
+
+    def run_script(self, group, dataset):
+        """Run a server script as this person (a figure of ``dataset``: a FileAnnotation, the job's stdout/stderr).
+        Returns {"job": id, "files": [stdout, stderr ids]}."""
+        store = self.target.store
+        if store is not None:
+            out = omero_import.run_script(store, self.me(), self.gid(group))
+            return {"job": out["job"], "files": out["files"]}
+        self._cli(omero_import.real_script_command(CLI, self._cli_connection(), "/omero/figure_scripts/Thumbnail_Figure.py",
+                                                   self.gid(group), [("Data_Type", "Dataset"), ("IDs", dataset)]), "script")
+        query = self.sf.getQueryService()
+        params = omero.sys.ParametersI()
+        params.addLong("uid", self.me())
+        job = query.projection("select max(j.id) from ScriptJob j where j.details.owner.id = :uid", params,
+                               {"omero.group": "-1"})[0][0].val
+        params = omero.sys.ParametersI()
+        params.addLongs("ids", [job])
+        files = self.children("JobOriginalFileLink", job)
+        return {"job": job, "files": [f for f in files if f in self.owned_files()]}
+
+    def upload_photo(self):
+        """OMERO.web's "upload a photo" (IAdmin.uploadMyUserPhoto, the same call on both targets)."""
+        return self.admin.uploadMyUserPhoto("photo.png", "image/png", b"\x89PNG fake")
+
+    def _cli_connection(self):
+        return {"host": self.target.host, "port": self.target.port, "session_key": self.client.getSessionId()}
+
+    @staticmethod
+    def _cli(command, what):
+        if shutil_which(command[0]) is None:
+            pytest.skip(f"{command[0]} (OMERO's CLI with the Bio-Formats importer) is not on this host: {what} needs it")
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+        if proc.returncode != 0:
+            raise AssertionError(f"{' '.join(command[:2])} failed: {proc.stderr[-2000:]}")
+        return proc.stdout
+
+    def _real_imported(self, stdout):
+        images = [int(x) for m in re.findall(r"^Image:([\d,]+)$", stdout, re.MULTILINE) for x in m.split(",")]
+        plates = [int(x) for m in re.findall(r"^Plate:([\d,]+)$", stdout, re.MULTILINE) for x in m.split(",")]
+        params = omero.sys.ParametersI()
+        params.addLongs("ids", images or [-1])
+        rows = self.sf.getQueryService().projection(IMAGE_FILESETS, params, {"omero.group": "-1"})
+        filesets = {r[1].val for r in rows if r[1] is not None}
+        return {"images": images, "fileset": min(filesets) if filesets else None, "plate": plates[0] if plates else None}
+
+    def owned_files(self):
+        return set(self.owned_by_id(self.me()).get("OriginalFile", []))
+
+    def children(self, kind, parent):
+        """Ids of the children linked to ``parent`` by ``kind`` links (e.g. the images of a dataset)."""
+        params = omero.sys.ParametersI()
+        params.addLongs("ids", [parent])
+        rows = self.sf.getQueryService().projection(CHILDREN.format(kind=kind), params, {"omero.group": "-1"})
+        return sorted(r[0].val for r in rows)
+
     # reading back (as an administrator)
     def owned(self, omename):
         """{class: sorted ids} of everything ``omename`` owns, in every group."""
-        uid = self.admin.lookupExperimenter(omename).getId().val
+        return self.owned_by_id(self.admin.lookupExperimenter(omename).getId().val)
+
+    def owned_by_id(self, uid):
         params = omero.sys.ParametersI()
         params.addLongs("uids", [uid])
         out = {}
@@ -208,6 +303,25 @@ class Inventory:
                                          "members": [self.n(m) for m in members]}, **fields)
         return self.n(name)
 
+    def depart(self, name, check=False, **fields):
+        """Mark the person ``name`` (unprefixed) departed (and ``fields``, e.g. delete_data) and run."""
+        self.people[self.n(name)].update(status="departed", **fields)
+        return self.run(check=check)
+
+    def as_person(self, name):
+        """A session of the person ``name`` (unprefixed), with their initial password."""
+        return self.t.session(self.n(name), password_of(self.n(name)))
+
+    def leader_files_members_import(self, group, leader="lead_a", member="memb", name="single.fake"):
+        """``member`` imports ``name``; ``leader`` (a group owner) files its image in a new dataset of theirs.
+        Returns (image, dataset)."""
+        with self.as_person(member) as s:
+            image = s.import_fake(self.n(group), name)["images"][0]
+        with self.as_person(leader) as s:
+            dataset = s.dataset(self.n(group), "leader's selection")
+            s.link("DatasetImageLink", self.n(group), dataset, image)
+        return image, dataset
+
     def documents(self):
         docs = {"inv/accounts/people.yml": {"people": list(self.people.values())},
                 "inv/accounts/referents.yml": {"referents": {"members": [self.n(r) for r in self.referents]}},
@@ -224,9 +338,9 @@ class Inventory:
 
     def desired(self, today=None):
         docs = self.documents()
-        problems = model.semantic_problems(docs) + omero_governance.governance_problems(docs)
+        problems = semantic_problems(docs) + omero_governance.governance_problems(docs)
         assert not problems, problems
-        return model.expand(docs, today=today)
+        return expand(docs, today=today)
 
     def run(self, check=False, user=None, password=None, **extra):
         desired = self.desired()

@@ -12,6 +12,10 @@ the real source it follows:
     ``src/main/resources/ome/services/graph-rules/blitz-{chown,chmod,delete}-rules.xml``.
 Where it cannot know what the real server would do, it REFUSES (``_unknown``) rather than allows.
 
+Its data is seeded the way OMERO creates it (omero_import.py: imports, script runs, photos, plates); the
+graph rules over that data are in omero_test_server_graph.py. A graph request is one transaction applied
+when its handle finishes (``graph_delay``/``graph_rate`` make it last); closing it earlier cancels it.
+
 Each session acts with the privileges of the user who logged in: root is a full administrator, a
 referent a restricted ("light") administrator whose privileges come from ``AdminPrivilege:<X>=false``
 entries (``restricted``), anybody else a plain user who may be a group owner.
@@ -24,6 +28,7 @@ import collections
 import itertools
 import re
 import threading
+import time
 import uuid
 
 import Glacier2
@@ -36,6 +41,7 @@ import omero.model
 import omero.ObjectFactoryRegistrar
 import omero.rtypes
 import omero_test_server_governance  # governance hook (issue 11)
+import omero_test_server_graph
 from omero.rtypes import rbool, rlong, rstring
 
 ALL_PRIVILEGES = frozenset((
@@ -57,10 +63,14 @@ CONTAINER_LINKS = {"ProjectDatasetLink": ("Project", "Dataset"), "DatasetImageLi
                    "ScreenPlateLink": ("Screen", "Plate"), "FolderImageLink": ("Folder", "Image")}
 ANNOTATION_LINKS = {f"{p}AnnotationLink": p for p in ("Project", "Dataset", "Image", "Screen", "Plate", "Folder", "Roi")}
 LINKS = dict(CONTAINER_LINKS, **{k: (v, "Annotation") for k, v in ANNOTATION_LINKS.items()})
-ATTACHED = ("Roi", "RenderingDef")  # hang off an Image ("image" key)
-OBJECT_TYPES = frozenset(CONTAINERS + ANNOTATIONS + tuple(LINKS) + ATTACHED + ("Image", "OriginalFile"))
+ATTACHED = ("Roi", "RenderingDef", "Pixels", "Channel")  # hang off an Image ("image" key)
+# Import-shaped data (tests/support/omero_import.py; rules in omero_test_server_graph.py).
+JOB_TYPES = omero_test_server_graph.JOBS
+IMPORTED = ("Fileset", "FilesetEntry", "FilesetJobLink", "JobOriginalFileLink", "Well", "WellSample", "PlateAcquisition",
+            "ExperimenterAnnotationLink") + JOB_TYPES
+OBJECT_TYPES = frozenset(CONTAINERS + ANNOTATIONS + tuple(LINKS) + ATTACHED + IMPORTED + ("Image", "OriginalFile"))
 # Superclass names a request or query may use for the types above.
-SUPERCLASSES = {"Annotation": ANNOTATIONS, "IAnnotationLink": tuple(ANNOTATION_LINKS)}
+SUPERCLASSES = {"Annotation": ANNOTATIONS, "IAnnotationLink": tuple(ANNOTATION_LINKS), "Job": JOB_TYPES}
 # blitz-chown-rules.xml <util:list id="chownTargets">: the classes Chown2 may target (no Experimenter).
 CHOWN_TARGETS = frozenset((
     "Instrument", "Annotation", "IAnnotationLink", "Dataset", "DatasetImageLink", "Project", "ProjectDatasetLink",
@@ -241,7 +251,7 @@ class Store:
 
 
 MUTATING = {
-    "createGroup", "updateGroup", "createExperimenterWithPassword", "createRestrictedSystemUserWithPassword",
+    "createGroup", "updateGroup", "createExperimenter", "createExperimenterWithPassword", "createRestrictedSystemUser", "createRestrictedSystemUserWithPassword",
     "updateExperimenter", "addGroups", "removeGroups", "addGroupOwners", "removeGroupOwners", "setDefaultGroup",
     "setAdminPrivileges", "changeUserPassword",
 }
@@ -376,6 +386,14 @@ class AdminI(omero.api.IAdmin):
             memberOfGroups=self.store.member_of(uid), leaderOfGroups=self.store.leader_of(uid),
             adminPrivileges=sorted(self.caller.privileges()))
 
+    @_amd("uploadMyUserPhoto")
+    def uploadMyUserPhoto_async(self, filename, mimetype, data):
+        # AdminImpl.uploadMyUserPhoto: the file, its photo FileAnnotation and the ExperimenterAnnotationLink,
+        # moved to group user (tests/support/omero_import.upload_photo); a second upload replaces the file.
+        import omero_import
+
+        return omero_import.upload_photo(self.store, self.caller.uid, filename)["file"]
+
     # groups --------------------------------------------------------------------------------------
     @_amd("createGroup")
     def createGroup_async(self, group):
@@ -457,6 +475,12 @@ class AdminI(omero.api.IAdmin):
             self.caller.admin_or_pi_of_user(uid)
             if self.store.admin_privileges(uid) - self.caller.privileges():
                 raise _security("Cannot change the password of a more privileged user.")
+            if password is not None and self.store.users[uid]["ldap"]:
+                # PasswordProviders.changePassword: an LDAP account's password belongs to the directory
+                # (LdapPasswordProvider -> ConfigurablePasswordProvider.changePassword refuses it once the account
+                # has its DN); the stand-in cannot know whether the DN exists yet, so it refuses a password.
+                raise _security("PasswordChangeException: Cannot change password with this implementation: "
+                                "LdapPasswordProvider")
             # PasswordUtil.preparePassword: a null (or blank, password_required) password locks the account.
             self.store.passwords[uid] = _val(password) if _val(password) and _val(password).strip() else None
             self.caller.no_elevation(uid, set())  # AdminImpl.createExperimenterWithPassword
@@ -467,8 +491,22 @@ class AdminI(omero.api.IAdmin):
         gids = [_val(default_group.getId())] + [_val(g.getId()) for g in other_groups]
         return self._create(e, password, gids)
 
+    @_amd("createExperimenter")
+    def createExperimenter_async(self, e, default_group, other_groups):
+        # AdminImpl.createExperimenter: as createExperimenterWithPassword with a blank password (" "), which
+        # PasswordUtil stores as no password: only the LDAP provider (for ldap accounts) can log them in.
+        gids = [_val(default_group.getId())] + [_val(g.getId()) for g in other_groups]
+        return self._create(e, None, gids)
+
+    @_amd("createRestrictedSystemUser")
+    def createRestrictedSystemUser_async(self, e, privileges):
+        return self._restricted(e, privileges, None)  # AdminImpl.createRestrictedSystemUser: blank password
+
     @_amd("createRestrictedSystemUserWithPassword")
     def createRestrictedSystemUserWithPassword_async(self, e, privileges, password):
+        return self._restricted(e, privileges, password)
+
+    def _restricted(self, e, privileges, password):
         self.caller.roles_allowed_system()
         names = {_val(p.getValue()) for p in privileges}
         if names - ALL_PRIVILEGES:  # AdminImpl.assertKnownPrivileges
@@ -682,12 +720,17 @@ class QueryI(omero.api.IQuery):
             rows = lambda oid, obj: [rlong(oid)]
         else:
             match = self.several.match(query)
-            if not match:  # governance hook (issue 11): its projections, refused there when unknown
+            if not match:
+                rows = omero_test_server_graph.projection(self.store, query, params, self._visible)
+                if rows is not None:  # the accounts engine's reads of import-shaped data
+                    return rows
+                # governance hook (issue 11): its projections, refused there when unknown
                 return omero_test_server_governance.projection(self.store, query, params, _unknown, self._visible)
             kind, uids = self._class(match.group(1)), {_val(x) for x in _val(params.map["uids"])}
             rows = lambda oid, obj: [rlong(oid), rlong(obj["owner"]), rlong(obj["group"])]
-        return [rows(oid, obj) for oid, obj in sorted(self.store.data.items())
-                if _type_matches(obj["type"], kind) and obj["owner"] in uids and self._visible(obj)]
+        kinds = {kind, *SUPERCLASSES.get(kind, ())}
+        return [rows(oid, obj) for oid, obj in self.store.data.items()  # ids ascend: the data is kept in id order
+                if obj["owner"] in uids and obj["type"] in kinds and self._visible(obj)]
 
 
 class UpdateI(omero.api.IUpdate):
@@ -710,8 +753,19 @@ class UpdateI(omero.api.IUpdate):
         uid = self.caller.uid
         links = self.store.links[uid]
         gid = int(self.ctx["omero.group"]) if "omero.group" in self.ctx else (links[0][0] if links else None)
-        if gid not in self.store.member_of(uid):  # BasicSecuritySystem: objects are created in a group of the user
-            raise _security(f"user {uid} is not a member of group {gid}")
+        # OmeroInterceptor: an administrator holding WriteOwned is a "privileged creator": may set the owner
+        # of a new object and create it in a group they are not a member of.
+        privileged = self.caller.admin_with("WriteOwned")
+        owner = obj.getDetails().getOwner() if obj.getDetails() is not None else None
+        owner = _val(owner.getId()) if owner is not None else uid
+        if owner != uid:
+            if not privileged:  # OmeroInterceptor: "You are not authorized to set the Experimenter"
+                raise _security(f"You are not authorized to set the Experimenter for {kind} to {owner}")
+            if gid not in self.store.member_of(owner):
+                raise _unknown(f"an object owned by user {owner} in group {gid}, which they are not a member of")
+            uid = owner
+        elif gid not in self.store.member_of(uid) and not privileged:
+            raise _security(f"user {uid} is not a member of group {gid}")  # BasicSecuritySystem: a group of the user
         perms = self.store.groups[gid]["permissions"]
         record = {"type": kind, "owner": uid, "group": gid}
         name = getattr(obj, "getName", None)
@@ -724,8 +778,10 @@ class UpdateI(omero.api.IUpdate):
                     raise _security(f"cannot link object {end}: not in group {gid}")  # no cross-group links
             record.update(parent=parent, child=child)
             owners = {self.store.data[parent]["owner"], self.store.data[child]["owner"]}
-            if kind in CONTAINER_LINKS and owners != {uid} and perms[3] != "w":
-                # ome.security.basic.BasicACLVoter: linking others' objects into containers needs a read-write group
+            supervisor = gid in self.store.leader_of(uid) and self.store.data[parent]["owner"] == uid
+            if kind in CONTAINER_LINKS and owners != {uid} and perms[3] != "w" and not supervisor:
+                # ome.security.basic.BasicACLVoter: linking others' objects into containers needs a read-write group,
+                # except for a group owner into their own container (OmeroInterceptor: isSupervisor)
                 raise _security(f"cannot link another user's object in a {perms} group")
             if kind in ANNOTATION_LINKS:
                 if self.store.data[child]["owner"] != uid and perms[3] != "w":
@@ -758,6 +814,7 @@ class Graph:
         self.store = store
         self.caller = caller
         self.data = store.data
+        self.commits = []  # the request's changes, applied by its handle when it finishes (HandleI)
 
     def targets(self, target_objects, legal, what):
         out = set()
@@ -829,9 +886,11 @@ class Graph:
         response = omero.cmd.Chmod2Response(includedObjects={"ome.model.meta.ExperimenterGroup": sorted(gids)},
                                             deletedObjects=self.by_type(self.store, deleted))
         if not request.dryRun:
-            for gid in gids:
-                self.store.groups[gid]["permissions"] = permissions
-            self.delete(deleted)
+            def commit():
+                for gid in gids:
+                    self.store.groups[gid]["permissions"] = permissions
+                self.delete(deleted)
+            self.commits.append(commit)
         self.store.requests.append(("Chmod2", dict(request.targetObjects), permissions, bool(request.dryRun)))
         return response
 
@@ -882,29 +941,59 @@ class Graph:
         for target_user in request.targetUsers or []:  # Chown2I.targetAllUsersObjects
             given |= {oid for oid, obj in self.data.items() if obj["owner"] == target_user
                       and (groups_from is None or obj["group"] in groups_from)}
+        idx = omero_test_server_graph.Index(self.data)
+        self.grow_chown(idx, given)
+        perms = self.perms
+        omero_test_server_graph.chown_refusals(self.data, idx, given, perms, _unknown)
+        self.check_chown(given, to, groups_from, groups_to)
+        deleted = omero_test_server_graph.cut_links(self.data, idx, given, perms)
+        for lid in set().union(*(idx.links(oid, ANNOTATION_LINKS) for oid in given)) - given:
+            link = self.data[lid]
+            owners = {to if end in given else self.data[end]["owner"] for end in (link["parent"], link["child"])}
+            if len(owners) > 1 and not _readable(perms(link)):
+                deleted.add(lid)  # "If an annotation link is to become cross-owner in a private group then delete it"
+        response = omero.cmd.Chown2Response(includedObjects=self.by_type(self.store, given),
+                                            deletedObjects=self.by_type(self.store, deleted))
+        if not request.dryRun:
+            def commit():
+                for oid in given & set(self.data):
+                    self.data[oid]["owner"] = to
+                self.delete(deleted)
+            self.commits.append(commit)
+        self.store.requests.append(("Chown2", dict(request.targetObjects or {}), list(request.targetUsers or []), to,
+                                    bool(request.dryRun)))
+        return response
+
+    def grow_chown(self, idx, given):
         # blitz-chown-rules.xml "If a container is given then consider its contents for giving if its owner is
-        # the same" / "do not give an object if it is in another container".
-        grown = True
-        while grown:
-            grown = False
-            for link in list(self.data.values()):
-                if link["type"] not in CONTAINER_LINKS or link["parent"] not in given or link["child"] in given:
-                    continue
-                child = link["child"]
-                if self.data[child]["owner"] != self.data[link["parent"]]["owner"]:
-                    continue
-                parents = {o["parent"] for o in self.data.values() if o["type"] in CONTAINER_LINKS and o["child"] == child}
-                if parents <= given:
-                    given.add(child)
-                    grown = True
-        # blitz-chown-rules.xml: give ROIs and rendering settings of given images owned by the same user, and a
-        # link whose two ends are given unless a third party owns it.
-        given |= {oid for oid in self.dependants(given) if self.data[oid]["owner"] == self.data[self.data[oid]["image"]]["owner"]}
-        for lid in self.links_touching(given) - given:
+        # the same" / "do not give an object if it is in another container"; then the subgraphs below given
+        # objects (omero_test_server_graph.grow), until nothing more is given.
+        before = -1
+        while before != len(given):
+            before = len(given)
+            for parent in list(given):
+                for lid in idx.by_parent.get(parent, ()):
+                    link = self.data[lid]
+                    child = link["child"]
+                    if link["type"] not in CONTAINER_LINKS or child in given:
+                        continue
+                    if self.data[child]["owner"] != self.data[parent]["owner"]:
+                        continue
+                    if all(self.data[p]["parent"] in given for p in idx.by_child[child]
+                           if self.data[p]["type"] in CONTAINER_LINKS):
+                        given.add(child)
+            omero_test_server_graph.grow(self.data, idx, given, owner_only=True)
+        given |= omero_test_server_graph.job_links(self.data, idx, given)
+        # "If both parent and child are given then give the ... link unless owned by a third party."
+        for lid in set().union(*(idx.links(oid, LINKS) for oid in given)) - given:
             link = self.data[lid]
             if link["parent"] in given and link["child"] in given and link["owner"] in (
                     self.data[link["parent"]]["owner"], self.data[link["child"]]["owner"]):
                 given.add(lid)
+
+    def check_chown(self, given, to, groups_from, groups_to):
+        owned_by_to = {(o["type"], o.get("parent"), o.get("child")) for o in self.data.values()
+                       if o["owner"] == to and o["type"] in UNIQUENESS_RISK}
         seen = set()
         for oid in sorted(given):
             obj = self.data[oid]
@@ -916,31 +1005,9 @@ class Graph:
                 raise GraphFail("graph-fail", f"user {to} is not a member of group {obj['group']}", graph=True)
             if obj["type"] in UNIQUENESS_RISK:  # Chown2I.InternalProcessor.assertMayProcess
                 key = (obj["type"], obj["parent"], obj["child"])
-                clash = any(o["type"] == obj["type"] and o["parent"] == obj["parent"] and o["child"] == obj["child"]
-                            and o["owner"] == to for o in self.data.values())
-                if clash or key in seen:
+                if key in owned_by_to or key in seen:
                     raise GraphFail("graph-fail", f"would have user {to} owning multiple identical links", graph=True)
                 seen.add(key)
-        deleted = set()
-        for lid in self.links_touching(given) - given:
-            link = self.data[lid]
-            owners = [to if end in given else self.data[end]["owner"] for end in (link["parent"], link["child"])]
-            perms = self.perms(link)
-            if owners[0] == owners[1]:
-                continue
-            if link["type"] in CONTAINER_LINKS and perms[3] != "w":
-                deleted.add(lid)  # "delete any remaining cross-owner links ... outside read-write groups"
-            elif link["type"] in ANNOTATION_LINKS and not _readable(perms):
-                deleted.add(lid)  # "If an annotation link is to become cross-owner in a private group then delete it"
-        response = omero.cmd.Chown2Response(includedObjects=self.by_type(self.store, given),
-                                            deletedObjects=self.by_type(self.store, deleted))
-        if not request.dryRun:
-            for oid in given:
-                self.data[oid]["owner"] = to
-            self.delete(deleted)
-        self.store.requests.append(("Chown2", dict(request.targetObjects or {}), list(request.targetUsers or []), to,
-                                    bool(request.dryRun)))
-        return response
 
     # Delete2 ----------------------------------------------------------------------------------------
     def delete_request(self, request):
@@ -950,30 +1017,28 @@ class Graph:
             if others:
                 raise _unknown("Delete2 of other users' data without the DeleteOwned privilege")
         deleted = set(targets)
+        idx = omero_test_server_graph.Index(self.data)
         # blitz-delete-rules.xml: a container's contents go with it unless linked elsewhere; an image takes its
         # ROIs and rendering settings (any owner); links to deleted objects go; orphaned basic/comment/map
-        # annotations go.
-        changed = True
-        while changed:
+        # annotations go; the import-shaped subgraphs as omero_test_server_graph.delete_closure says.
+        before = -1
+        while before != len(deleted):
             before = len(deleted)
-            for link in self.data.values():
-                if link["type"] in CONTAINER_LINKS and link["parent"] in deleted and link["child"] not in deleted:
-                    parents = {other["parent"] for other in self.data.values() if other["type"] == link["type"]
-                               and other["child"] == link["child"]}
-                    if parents <= deleted:
-                        deleted.add(link["child"])
-            deleted |= self.dependants(deleted)
-            changed = len(deleted) != before
-        links = self.links_touching(deleted)
+            for parent in list(deleted):
+                for lid in idx.by_parent.get(parent, ()):
+                    child = self.data[lid]["child"]
+                    if self.data[lid]["type"] in CONTAINER_LINKS and child not in deleted and all(
+                            self.data[p]["parent"] in deleted for p in idx.by_child[child] if self.data[p]["type"] == self.data[lid]["type"]):
+                        deleted.add(child)
+            omero_test_server_graph.delete_closure(self.data, idx, deleted, _unknown)
+        links = set().union(*(idx.links(oid, LINKS) for oid in deleted)) if deleted else set()
         deleted |= links
         deleted |= self.orphans_after({d for d in links if self.data[d]["type"] in ANNOTATION_LINKS}, deleted,
                                       same_owner_too=True)
-        deleted |= {oid for oid, obj in self.data.items() if obj["type"] == "OriginalFile" and any(
-            self.data[a].get("file") == oid for a in deleted if self.data[a]["type"] == "FileAnnotation")
-            and not any(o.get("file") == oid for k, o in self.data.items() if k not in deleted)}
+        omero_test_server_graph.delete_closure(self.data, idx, deleted, _unknown)
         response = omero.cmd.Delete2Response(deletedObjects=self.by_type(self.store, deleted))
         if not request.dryRun:
-            self.delete(deleted)
+            self.commits.append(lambda: self.delete(deleted))
         self.store.requests.append(("Delete2", dict(request.targetObjects or {}), None, bool(request.dryRun)))
         return response
 
@@ -983,19 +1048,58 @@ class Graph:
 
 
 class HandleI(omero.cmd.Handle):
-    def __init__(self, request, response, adapter):
+    """A graph request's handle (omero/cmd/HandleI.java). The request runs as one transaction: its changes
+    (``commits``) apply when it finishes, which takes ``store.graph_delay`` seconds plus one second per
+    ``store.graph_rate`` objects (0 and None: at once). ``close`` or ``cancel`` before then cancels it and
+    nothing changes (HandleI.close: "Handle closed before finished!" -> cancel); ``getStatus`` reports the
+    request's steps (Chown2I: 7, Delete2I: 6; helper.setSteps)."""
+
+    def __init__(self, store, request, response, commits, size):
+        self.store = store
         self.request = request
         self.response = response
-        self.adapter = adapter
+        self.commits = commits
+        self.steps = {"Chown2": 7, "Delete2": 6, "Chmod2": 6}.get(type(request).__name__, 1)
+        rate = getattr(store, "graph_rate", None)
+        self.duration = (getattr(store, "graph_delay", 0) or 0) + (size / rate if rate else 0)
+        self.started = time.monotonic()
+        self.state = "running"
+        self.timer = None
+        if self.duration <= 0 or not commits:
+            self.finish()
+        else:
+            self.timer = threading.Timer(self.duration, self.finish)
+            self.timer.daemon = True
+            self.timer.start()
+            store.running_handles = getattr(store, "running_handles", 0) + 1
+
+    def finish(self):
+        with self.store.lock:
+            if self.state != "running":
+                return
+            for commit in self.commits:
+                commit()
+            self.state = "finished"
+            if self.timer is not None:
+                self.store.running_handles -= 1
 
     def getRequest(self, current=None):
         return self.request
 
     def getResponse(self, current=None):
-        return self.response
+        with self.store.lock:
+            self.store.counts["Handle.getResponse"] += 1
+            if self.state == "cancelled":
+                return omero.cmd.ERR(category=type(self.request).__name__, name="cancel-called", parameters={})
+            return self.response if self.state == "finished" else None
 
     def getStatus(self, current=None):
-        return omero.cmd.Status(steps=1, currentStep=1)
+        with self.store.lock:
+            self.store.counts["Handle.getStatus"] += 1
+            done = self.state == "finished" or self.duration <= 0
+            elapsed = time.monotonic() - self.started
+            step = self.steps if done else min(self.steps - 1, int(self.steps * elapsed / self.duration))
+            return omero.cmd.Status(steps=self.steps, currentStep=step)
 
     def addCallback(self, cb, current=None):
         pass
@@ -1004,10 +1108,24 @@ class HandleI(omero.cmd.Handle):
         pass
 
     def cancel(self, current=None):
-        return False
+        with self.store.lock:
+            if self.state != "running":
+                return False
+            self.state = "cancelled"  # the transaction is rolled back: no commit runs
+            self.store.counts["Handle.cancelled"] += 1
+            if self.timer is not None:
+                self.timer.cancel()
+                self.store.running_handles -= 1
+            return True
 
     def close(self, current=None):
-        self.adapter.remove(current.id)
+        self.store.counts["Handle.close"] += 1
+        self.cancel()  # HandleI.closeWithoutNotification: cancels a request not finished
+        if current is not None:
+            try:
+                current.adapter.remove(current.id)
+            except Ice.NotRegisteredException:
+                pass
 
 
 class SessionI(omero.api.ServiceFactory):
@@ -1019,6 +1137,7 @@ class SessionI(omero.api.ServiceFactory):
         self.admin = adapter.add(AdminI(store, self.caller), Ice.Identity(name, "IAdmin"))
         self.query = adapter.add(QueryI(store, self.caller), Ice.Identity(name, "IQuery"))
         self.update = adapter.add(UpdateI(store, self.caller), Ice.Identity(name, "IUpdate"))
+        self.handles = []  # graph requests submitted on this session
 
     def getAdminService(self, current=None):
         return omero.api.IAdminPrx.uncheckedCast(self.admin)
@@ -1033,6 +1152,8 @@ class SessionI(omero.api.ServiceFactory):
         pass
 
     def keepAlive(self, proxy, current=None):
+        with self.store.lock:
+            self.store.counts["ServiceFactory.keepAlive"] += 1
         return True
 
     def keepAllAlive(self, proxies, current=None):
@@ -1076,7 +1197,12 @@ class SessionI(omero.api.ServiceFactory):
             except omero.ServerError as exc:
                 response = omero.cmd.ERR(category="test-server", name=exc.serverExceptionClass,
                                          parameters={"message": exc.message})
-        handle = self.adapter.addWithUUID(HandleI(request, response, self.adapter))
+            commits = graph.commits if not isinstance(response, omero.cmd.ERR) else []
+            size = sum(len(ids) for ids in (getattr(response, "includedObjects", None) or {}).values()) + sum(
+                len(ids) for ids in (getattr(response, "deletedObjects", None) or {}).values())
+            servant = HandleI(self.store, request, response, commits, size)
+            self.handles.append(servant)
+        handle = self.adapter.addWithUUID(servant)
         cb.ice_response(omero.cmd.HandlePrx.uncheckedCast(handle))
 
 
@@ -1125,6 +1251,9 @@ class RouterI(Glacier2.Router):
         name = self.sessions.pop(current.con.toString(), None)
         if name is None:
             return  # nothing to destroy: Glacier2 would say SessionNotExist, which omero-py ignores
+        servant = self.adapter.find(Ice.Identity(name, ""))
+        for handle in getattr(servant, "handles", []):
+            handle.cancel()  # ServiceFactoryI.destroy closes the session's servants: HandleI.close cancels
         for category in ("", "IAdmin", "IQuery", "IUpdate"):
             try:
                 self.adapter.remove(Ice.Identity(name, category))

@@ -8,7 +8,7 @@ follows (ome/omero-blitz unless said otherwise). Unknown queries and targets are
 Data objects live in ``store.data[oid]`` as ``{"type", "owner", "group", "name", "created", "size"}``
 (links: ``{"type": "DatasetImageLink"|"ProjectDatasetLink", "owner", "group", "parent", "child"}``);
 name, created and size are optional. Login sessions (the server's ``Session`` table) live in
-``store.login_sessions`` as ``(user id, "YYYY-MM-DD")``.
+``store.login_sessions`` as ``(user id, "YYYY-MM-DD")`` or ``(user id, day, sudoer id)`` (sudo: not their login).
 """
 
 import datetime
@@ -128,6 +128,9 @@ def disk_usage(store, request, caller=None):
 # --------------------------------------------------------------------------------------------------
 
 LAST_LOGINS = "select s.owner.id, max(s.started) from Session s group by s.owner.id"
+# A person's own logins: a session an administrator opened as them (sudo) has its sudoer set
+# (ome.model.meta.Session.sudoer; BasicACLVoter reads it).
+OWN_LOGINS = "select s.owner.id, max(s.started) from Session s where s.sudoer is null group by s.owner.id"
 OLD_PROJECTS = ("select o.id, o.name, o.details.owner.id, o.details.group.id, o.details.creationEvent.time "
                 "from Project o where o.details.creationEvent.time < :cutoff")
 OLD_DATASETS = ("select o.id, o.name, o.details.owner.id, o.details.group.id, o.details.creationEvent.time "
@@ -136,6 +139,13 @@ OLD_DATASETS = ("select o.id, o.name, o.details.owner.id, o.details.group.id, o.
 OLD_IMAGES = ("select o.id, o.name, o.details.owner.id, o.details.group.id, o.details.creationEvent.time "
               "from Image o where o.details.creationEvent.time < :cutoff "
               "and not exists (select l.id from DatasetImageLink l where l.child.id = o.id)")
+# HCS (issue 17): plate images are in no dataset but in a well sample; plates not in a screen; screens.
+OLD_LOOSE_IMAGES = OLD_IMAGES + " and not exists (select ws.id from WellSample ws where ws.image.id = o.id)"
+OLD_SCREENS = ("select o.id, o.name, o.details.owner.id, o.details.group.id, o.details.creationEvent.time "
+               "from Screen o where o.details.creationEvent.time < :cutoff")
+OLD_PLATES = ("select o.id, o.name, o.details.owner.id, o.details.group.id, o.details.creationEvent.time "
+              "from Plate o where o.details.creationEvent.time < :cutoff "
+              "and not exists (select l.id from ScreenPlateLink l where l.child.id = o.id)")
 # The owners of listed objects: omero_client.OmeroAccounts.read_objects (ownership transfers).
 OWNERS = "select o.id, o.details.owner.id from {kind} o where o.id in (:ids)"
 
@@ -151,7 +161,7 @@ def _params(params, names):
     return given
 
 
-def _old(store, params, visible, kind, not_child_of):
+def _old(store, params, visible, kind, not_child_of, in_no_well=False):
     cutoff = _params(params, ["cutoff"])["cutoff"]
     if not isinstance(cutoff, omero.RTime):
         # A timestamp compared with a long is an HQL type mismatch on the real server (QueryException).
@@ -160,6 +170,8 @@ def _old(store, params, visible, kind, not_child_of):
     linked = set()
     if not_child_of:
         linked = {o["child"] for o in store.data.values() if o["type"] == not_child_of}
+    if in_no_well:
+        linked |= {o["image"] for o in store.data.values() if o["type"] == "WellSample"}
     rows = []
     for oid, o in sorted(store.data.items()):
         if o["type"] != kind or oid in linked or not visible(o):
@@ -171,10 +183,13 @@ def _old(store, params, visible, kind, not_child_of):
     return rows
 
 
-def _last_logins(store, params, visible):
+def _last_logins(store, params, visible, own=False):
     # A Session belongs to its owner's group; without omero.group=-1 only the current group's are seen.
+    # Entries are (user id, day) or (user id, day, sudoer id): a session opened by an administrator as the user.
     latest = {}
-    for uid, day in login_sessions(store):
+    for uid, day, *sudoer in login_sessions(store):
+        if own and sudoer and sudoer[0] is not None:
+            continue
         links = store.links.get(uid) or [[None, False]]
         if visible({"group": links[0][0]}):
             latest[uid] = max(latest.get(uid, day), day)
@@ -191,6 +206,10 @@ def _owners(store, params, visible, kind):
 
 QUERIES = {
     LAST_LOGINS: _last_logins,
+    OWN_LOGINS: functools.partial(_last_logins, own=True),
+    OLD_LOOSE_IMAGES: functools.partial(_old, kind="Image", not_child_of="DatasetImageLink", in_no_well=True),
+    OLD_SCREENS: functools.partial(_old, kind="Screen", not_child_of=None),
+    OLD_PLATES: functools.partial(_old, kind="Plate", not_child_of="ScreenPlateLink"),
     OLD_PROJECTS: functools.partial(_old, kind="Project", not_child_of=None),
     OLD_DATASETS: functools.partial(_old, kind="Dataset", not_child_of="ProjectDatasetLink"),
     OLD_IMAGES: functools.partial(_old, kind="Image", not_child_of="DatasetImageLink"),

@@ -1,9 +1,26 @@
-"""Pure tests of module_utils/omero_accounts_model.py: no omero, no server."""
+"""Pure tests of the accounts model (module_utils/omero_accounts_*.py): no omero, no server."""
 import datetime
+import types
 
-import omero_accounts_model as model
 import pytest
 import yaml
+from omero_accounts_actions import blank_group, describe, simulate, view
+from omero_accounts_base import (
+    BUILTIN_GROUPS,
+    DEFAULT_SETTINGS,
+    MAX_PROBLEMS,
+    password_problems,
+    permissions_string,
+)
+from omero_accounts_expand import expand
+from omero_accounts_inventory import load_inventory, semantic_problems
+from omero_accounts_plan import (
+    PlanError,
+    next_deactivated_number,
+    plan,
+    transfer_problems,
+)
+from omero_accounts_yaml import load_yaml_strict
 
 
 @pytest.mark.parametrize("password,failures", [
@@ -17,7 +34,7 @@ import yaml
     (None, ["is not a string"]),
 ])
 def test_password_policy(password, failures):
-    assert model.password_problems(password) == failures
+    assert password_problems(password) == failures
 
 
 @pytest.mark.parametrize("value,expected", [
@@ -25,23 +42,23 @@ def test_password_policy(password, failures):
     ("rwra--", "rwra--"),
 ])
 def test_permissions_string(value, expected):
-    assert model.permissions_string(value) == expected
+    assert permissions_string(value) == expected
 
 
 def test_unknown_permission_level_is_an_error():
     with pytest.raises(ValueError, match="unknown permission level"):
-        model.permissions_string("public")
+        permissions_string("public")
 
 
 @pytest.mark.parametrize("names,expected", [
     ([], 1), (["root", "A_utiliser_1"], 2), (["A_utiliser_9", "A_utiliser_10", "A_utiliser_x"], 11),
 ])
 def test_next_deactivated_number(names, expected):
-    assert model.next_deactivated_number(names, "A_utiliser_") == expected
+    assert next_deactivated_number(names, "A_utiliser_") == expected
 
 
 def empty():
-    return {"groups": {g: dict(model._blank_group(g), id=i) for i, g in enumerate(model.BUILTIN_GROUPS)},
+    return {"groups": {g: dict(blank_group(g), id=i) for i, g in enumerate(BUILTIN_GROUPS)},
             "users": {"root": {"id": 0, "omename": "root", "first_name": "root", "last_name": "root", "email": "",
                                "institution": "", "groups": ["system", "user"], "privileges": None}}}
 
@@ -70,7 +87,7 @@ def people_docs(**extra_people):
 
 
 def test_expand_team_into_team_and_collaboration_groups():
-    desired = model.expand(people_docs())
+    desired = expand(people_docs())
     groups = {g["name"]: g for g in desired["groups"]}
     assert groups["team-a"] == {"name": "team-a", "permissions": "read-annotate", "description": "Team team-a (iBV)",
                                 "owners": ["lead"], "members": ["lead", "memb"], "leader": "lead",
@@ -81,12 +98,12 @@ def test_expand_team_into_team_and_collaboration_groups():
     assert users["memb"]["default_group"] == "team-a"
     assert users["staff"]["default_group"] == "team-a-collab"
     assert users["refe"]["admin"] is True
-    assert users["refe"]["admin_privileges"] == sorted(model.DEFAULT_SETTINGS["referent_privileges"])
+    assert users["refe"]["admin_privileges"] == sorted(DEFAULT_SETTINGS["referent_privileges"])
     assert users["memb"]["admin"] is False and users["memb"]["admin_privileges"] is None
 
 
 def test_departed_person_leaves_groups_and_goes_to_the_leader():
-    desired = model.expand(people_docs(gone={"status": "departed"}))
+    desired = expand(people_docs(gone={"status": "departed"}))
     assert "gone" not in [u["omename"] for u in desired["users"]]
     assert all("gone" not in (g["members"] or []) for g in desired["groups"])
     # No transfer_to: the data in each group goes to that group's leader (DMP), decided at plan time.
@@ -97,21 +114,21 @@ def test_expiry_report_uses_today():
     docs = people_docs()
     docs["inv/accounts/ext.yml"] = {"external_groups": [{"name": "ext-x", "site": "X", "created": "2026-01-01",
                                                          "expires": "2026-02-01", "quota_gb": 100, "owners": ["staff"]}]}
-    assert model.expand(docs, today=datetime.date(2026, 1, 15))["reports"]["expired_external_groups"] == []
-    expired = model.expand(docs, today=datetime.date(2026, 2, 2))["reports"]["expired_external_groups"]
+    assert expand(docs, today=datetime.date(2026, 1, 15))["reports"]["expired_external_groups"] == []
+    expired = expand(docs, today=datetime.date(2026, 2, 2))["reports"]["expired_external_groups"]
     assert [g["name"] for g in expired] == ["ext-x"]
 
 
 def full_plan(current, desired, **kw):
     kw.setdefault("passwords_given", {u["omename"] for u in desired["users"]})
-    return model.plan(current, groups=[dict(g, state="exact") for g in desired["groups"]],
+    return plan(current, groups=[dict(g, state="exact") for g in desired["groups"]],
                       users=desired["users"], departed=desired["departed"], settings=desired["settings"], **kw)
 
 
 def test_plan_from_empty_then_converges():
-    desired = model.expand(people_docs())
+    desired = expand(people_docs())
     current = empty()
-    with pytest.raises(model.PlanError, match="'memb': a new account needs an initial password"):
+    with pytest.raises(PlanError, match="'memb': a new account needs an initial password"):
         full_plan(current, desired, passwords_given={"lead"})
     actions = full_plan(current, desired)
     kinds = [a["action"] for a in actions]
@@ -121,10 +138,10 @@ def test_plan_from_empty_then_converges():
     assert create_lead["password"] is True and create_lead["default_group"] == "team-a"
     # Groups are created before anyone is put in them.
     assert max(i for i, k in enumerate(kinds) if k == "create_group") < min(i for i, k in enumerate(kinds) if k == "create_user")
-    after = model.simulate(current, actions)
+    after = simulate(current, actions)
     assert full_plan(after, desired) == []
-    view = model.view(after, user_names={"refe"})
-    assert view["users"]["refe"]["admin"] is True and view["users"]["refe"]["active"] is True
+    shown = view(after, user_names={"refe"})
+    assert shown["users"]["refe"]["admin"] is True and shown["users"]["refe"]["active"] is True
 
 
 @pytest.mark.parametrize("drift,expected_action", [
@@ -137,40 +154,40 @@ def test_plan_from_empty_then_converges():
     (lambda s: s["groups"]["team-a"]["owners"].remove("lead"), "add_group_owners"),
 ])
 def test_plan_repairs_drift(drift, expected_action):
-    desired = model.expand(people_docs())
-    state = model.simulate(empty(), full_plan(empty(), desired))
+    desired = expand(people_docs())
+    state = simulate(empty(), full_plan(empty(), desired))
     drift(state)
     actions = full_plan(state, desired)
     assert [a["action"] for a in actions] == [expected_action]
-    assert full_plan(model.simulate(state, actions), desired) == []
+    assert full_plan(simulate(state, actions), desired) == []
 
 
 def test_exact_membership_removes_an_unlisted_member_and_present_does_not():
-    desired = model.expand(people_docs())
-    state = model.simulate(empty(), full_plan(empty(), desired))
+    desired = expand(people_docs())
+    state = simulate(empty(), full_plan(empty(), desired))
     state["groups"]["team-a"]["members"].append("root")
     state["users"]["root"]["groups"].append("team-a")
     actions = full_plan(state, desired)
     assert actions == [{"action": "remove_groups", "user": "root", "groups": ["team-a"]}]
-    present = model.plan(state, groups=[dict(g, state="present") for g in desired["groups"]], users=desired["users"])
+    present = plan(state, groups=[dict(g, state="present") for g in desired["groups"]], users=desired["users"])
     assert present == []
 
 
 def test_group_state_absent_removes_listed_members_only():
-    desired = model.expand(people_docs())
-    state = model.simulate(empty(), full_plan(empty(), desired))
-    actions = model.plan(state, groups=[{"name": "team-a", "members": ["memb"], "state": "absent"}])
+    desired = expand(people_docs())
+    state = simulate(empty(), full_plan(empty(), desired))
+    actions = plan(state, groups=[{"name": "team-a", "members": ["memb"], "state": "absent"}])
     assert actions == [{"action": "remove_groups", "user": "memb", "groups": ["team-a"]}]
 
 
 def test_departure_transfers_renames_and_parks_the_account():
-    before = model.expand(people_docs(gone={"status": "active"}))
-    state = model.simulate(empty(), full_plan(empty(), before))
-    parked = model.DEFAULT_SETTINGS["deactivated_group"]
+    before = expand(people_docs(gone={"status": "active"}))
+    state = simulate(empty(), full_plan(empty(), before))
+    parked = DEFAULT_SETTINGS["deactivated_group"]
     assert parked == "User d\u00e9sactiv\u00e9s"  # the DMP's name
     state["users"]["A_utiliser_3"] = dict(state["users"]["root"], id=99, omename="A_utiliser_3", groups=[parked])
     state["owned"] = {"gone": {"team-a": {"Image": [7]}, "team-a-collab": {"Dataset": [8]}}}
-    after_desired = model.expand(people_docs(gone={"status": "departed"}))
+    after_desired = expand(people_docs(gone={"status": "departed"}))
     actions = full_plan(state, after_desired)
     assert [a["action"] for a in actions] == ["transfer_data", "transfer_data", "add_groups", "set_default_group",
                                               "remove_groups", "rename_user"]
@@ -178,7 +195,7 @@ def test_departure_transfers_renames_and_parks_the_account():
                           "targets": {"Image": [7]}, "would_delete": None}
     assert actions[4]["groups"] == ["team-a", "team-a-collab", "user"]
     assert actions[5]["to"] == "A_utiliser_4"
-    final = model.simulate(state, actions)
+    final = simulate(state, actions)
     assert "gone" not in final["users"]
     assert final["users"]["A_utiliser_4"]["groups"] == [parked]
     assert final["users"]["A_utiliser_4"]["email"] == ""
@@ -187,55 +204,59 @@ def test_departure_transfers_renames_and_parks_the_account():
 
 
 def test_departure_deletes_data_only_with_the_explicit_flag():
-    state = model.simulate(empty(), full_plan(empty(), model.expand(people_docs(gone={"status": "active"}))))
+    state = simulate(empty(), full_plan(empty(), expand(people_docs(gone={"status": "active"}))))
     state["owned"] = {"gone": {"team-a": {"Image": [7]}}}
-    keep = full_plan(state, model.expand(people_docs(gone={"status": "departed"})))
+    keep = full_plan(state, expand(people_docs(gone={"status": "departed"})))
     assert "delete_data" not in [a["action"] for a in keep]
-    delete = full_plan(state, model.expand(people_docs(gone={"status": "departed", "delete_data": True})))
+    delete = full_plan(state, expand(people_docs(gone={"status": "departed", "delete_data": True})))
     assert next(a["action"] for a in delete) == "delete_data"
     assert "transfer_data" not in [a["action"] for a in delete]
 
 
 def test_password_changes_only_when_asked():
-    desired = model.expand(people_docs())
-    state = model.simulate(empty(), full_plan(empty(), desired))
+    desired = expand(people_docs())
+    state = simulate(empty(), full_plan(empty(), desired))
     assert full_plan(state, desired, passwords_given={"memb"}) == []
     assert full_plan(state, desired, passwords_given={"memb"}, password_resets={"memb"}) == [
         {"action": "change_password", "user": "memb"}]
-    with pytest.raises(model.PlanError, match="password_reset is set but the vault has no password"):
+    with pytest.raises(PlanError, match="password_reset is set but the vault has no password"):
         full_plan(state, desired, passwords_given=set(), password_resets={"memb"})
 
 
 def test_unknown_member_is_an_error():
     with pytest.raises(ValueError, match="unknown user"):
-        model.plan(empty(), groups=[{"name": "team-z", "members": ["ghost"]}])
-    with pytest.raises(model.PlanError, match="built-in group is never managed"):
-        model.plan(empty(), groups=[{"name": "user", "members": ["root"]}])
+        plan(empty(), groups=[{"name": "team-z", "members": ["ghost"]}])
+    with pytest.raises(PlanError, match="built-in group is never managed"):
+        plan(empty(), groups=[{"name": "user", "members": ["root"]}])
 
 
 def test_actions_and_views_never_carry_passwords():
-    desired = model.expand(people_docs())
+    desired = expand(people_docs())
     actions = full_plan(empty(), desired)
-    text = repr(actions) + repr(model.view(model.simulate(empty(), actions)))
+    text = repr(actions) + repr(view(simulate(empty(), actions)))
     assert "password_var" not in text
     assert all(isinstance(a.get("password", False), bool) for a in actions)
 
 
 def test_every_action_has_a_description():
-    desired = model.expand(people_docs(gone={"status": "active"}))
-    state = model.simulate(empty(), full_plan(empty(), desired))
+    desired = expand(people_docs(gone={"status": "active"}))
+    state = simulate(empty(), full_plan(empty(), desired))
     state["owned"] = {"gone": {"team-a": {"Image": [7]}}}
-    actions = full_plan(empty(), desired) + full_plan(state, model.expand(people_docs(gone={"status": "departed"})))
+    actions = full_plan(empty(), desired) + full_plan(state, expand(people_docs(gone={"status": "departed"})))
     for action in actions:
-        assert model.describe(action) != action["action"], action
+        assert describe(action) != action["action"], action
 
 
 # --------------------------------------------------------------------------------------------------
 # Loading: duplicate keys (PyYAML's safe_load keeps the last one silently)
 # --------------------------------------------------------------------------------------------------
 
-def load_text(text):
-    return model._load_yaml_unique(text, yaml)
+def load_text(text, yaml_module=yaml):
+    return load_yaml_strict(text, yaml_module)
+
+
+# PyYAML without libyaml: the validator then uses PyYAML's own parser, and must say the same.
+PURE_YAML = types.SimpleNamespace(**dict(vars(yaml), CSafeLoader=None))
 
 
 @pytest.mark.parametrize("text,key,lines", [
@@ -253,13 +274,60 @@ def test_a_repeated_key_is_reported_with_its_path_and_lines(text, key, lines):
     assert f"(first at line {lines[0]}, again at line {lines[1]})" in message
 
 
-def test_merge_keys_and_dates_load_as_safe_load_does():
-    text = "base: &b {k: 1, j: 2}\nother:\n  <<: *b\n  k: 3\nday: 2026-11-02\n"
-    data, duplicates = load_text(text)
-    assert duplicates == []
+def test_plain_values_load_as_safe_load_does():
+    text = ("day: 2026-11-02\nflag: yes\nnothing: ~\nquota: 1.5\ncount: 0x10\nquoted: '2026-11-02'\n"
+            "flow: [a, {k: v}]\nblock:\n  - x: 1\n    y: [2]\noctal: 010\nbig: 123456789012345678901234\n"
+            "neg: -7\nsexagesimal: 1:30\nempty:\nbang: ! 12\n")
+    assert load_text(text, PURE_YAML) == load_text(text)
+    data, problems = load_text(text)
+    assert problems == []
     assert data == yaml.safe_load(text)
-    assert data["other"] == {"k": 3, "j": 2}
-    assert data["day"] == datetime.date(2026, 11, 2)
+    assert data["day"] == datetime.date(2026, 11, 2) and data["quoted"] == "2026-11-02"
+
+
+@pytest.mark.parametrize("text,key,message", [
+    ("base: &b {k: 1}\n", "base", "anchor &b at line 1: anchors, aliases and merge keys are refused"),
+    ("a: 1\nb: *x\n", "b", "alias *x at line 2: anchors, aliases and merge keys are refused"),
+    ("other:\n  <<: {k: 1}\n  j: 2\n", "other.<<", "merge key '<<' at line 2: anchors, aliases and merge keys are refused"),
+    ("team:\n  name: !!str x\n", "team.name", "tag tag:yaml.org,2002:str at line 2: tags are refused"),
+    ("team:\n  name: !Ref x\n", "team.name", "tag !Ref at line 2: tags are refused"),
+    ("people: !!python/object:os.system {}\n", "people", "tag tag:yaml.org,2002:python/object:os.system at line 1"),
+    ("? [a, b]\n: 1\n", "(root)", "a list as a key at line 1: keys are plain names"),
+    ("a: 1\n---\nb: 2\n", "(file)", "a second YAML document at line 2: an accounts file holds exactly one"),
+    ("a: " + "[" * 11 + "]" * 11 + "\n", "a[0][0][0][0][0][0][0][0][0]", "nested deeper than 10 levels at line 1"),
+    ("a: " + "x" * 2001 + "\n", "a", "a value of 2001 characters at line 1: over the 2000"),
+    ("a: 2026-02-30\n", "a", "'2026-02-30' at line 1 is not a valid timestamp"),
+    ("=: 1\n", "=", "'=' at line 1 reads as a YAML value: quote it"),
+])
+def test_constructs_an_accounts_file_never_needs_are_refused_where_they_are(text, key, message):
+    for yaml_module in (yaml, PURE_YAML):
+        _data, problems = load_text(text, yaml_module)
+        assert problems, text
+        assert problems[0][0] == key
+        assert problems[0][1].startswith(message), problems
+
+
+def test_a_billion_laughs_is_refused_at_each_anchor_without_expanding_anything():
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    data, problems = load_text("\n".join(lines) + "\n")
+    # An anchored value is not read at all: one problem per anchor, nothing expanded.
+    assert [key for key, _message in problems] == [f"a{i}" for i in range(10)]
+    assert problems[0][1] == ("anchor &a0 at line 1: anchors, aliases and merge keys are refused (an accounts file"
+                              " never needs them): write each value out")
+    assert data == {f"a{i}": None for i in range(10)}
+
+
+def test_a_construct_repeated_is_refused_each_time():
+    _data, problems = load_text("people:\n" + "  - <<: {omename: x}\n    status: active\n" * 3 + "dates: [2026-02-30, 2026-02-30]\n")
+    assert [key for key, _message in problems] == ["people[0].<<", "people[1].<<", "people[2].<<", "dates[0]", "dates[1]"]
+
+
+def test_a_file_stops_being_read_after_max_problems():
+    _data, problems = load_text("a: [" + ", ".join(["*x"] * 1000) + "]\n")
+    assert len(problems) == MAX_PROBLEMS + 1
+    assert problems[0][0] == "a[0]" and problems[MAX_PROBLEMS - 1][0] == f"a[{MAX_PROBLEMS - 1}]"
+    assert problems[-1] == ("(file)", f"stopped reading after {MAX_PROBLEMS} problems")
 
 
 def test_load_inventory_refuses_a_file_with_a_repeated_key_and_keeps_dates_normalised(tmp_path):
@@ -267,7 +335,7 @@ def test_load_inventory_refuses_a_file_with_a_repeated_key_and_keeps_dates_norma
     accounts.mkdir()
     (accounts / "a.yml").write_text("---\nexternal_groups:\n  - name: x\n    created: 2026-11-02\n")
     (accounts / "b.yml").write_text("---\nreferents:\n  members: [a]\n  members: [b]\n")
-    documents, problems = model.load_inventory(str(tmp_path), yaml)
+    documents, problems = load_inventory(str(tmp_path), yaml)
     assert list(documents) == [str(accounts / "a.yml")]
     assert documents[str(accounts / "a.yml")]["external_groups"][0]["created"] == "2026-11-02"
     expected = (f"{accounts / 'b.yml'}:referents.members: duplicate key 'members'"
@@ -280,7 +348,7 @@ def test_load_inventory_refuses_a_file_with_a_repeated_key_and_keeps_dates_norma
 # --------------------------------------------------------------------------------------------------
 
 def problems_of(docs):
-    return [str(p).split(":", 1)[1] for p in model.semantic_problems(docs)]
+    return [str(p).split(":", 1)[1] for p in semantic_problems(docs)]
 
 
 @pytest.mark.parametrize("name,rule", [
@@ -344,7 +412,7 @@ def test_builtin_group_in_settings_names_the_settings_file():
     docs = people_docs()
     docs["inv/accounts/settings.yml"] = {"settings": {"referents_group": "system"}}
     expected = "inv/accounts/settings.yml:settings.referents_group: 'system' is an OMERO built-in group"
-    assert [str(p) for p in model.semantic_problems(docs)] == [f"{expected}: the inventory must never manage it"]
+    assert [str(p) for p in semantic_problems(docs)] == [f"{expected}: the inventory must never manage it"]
 
 
 @pytest.mark.parametrize("receiver,extra,message", [
@@ -372,25 +440,25 @@ def test_transfers_checked_against_the_server():
     transfers = [{"id": "t1", "from": "memb", "to": "lead", "objects": ["Project:1", "Dataset:7", "Image:4"]}]
     objects = {"Project:1": {"owner": "memb"}, "Image:4": {"owner": "lead"}}
     users = {"memb": {"active": True}, "lead": {"active": True}}
-    assert model.transfer_problems(transfers, objects, users) == [
+    assert transfer_problems(transfers, objects, users) == [
         "transfer t1: Dataset:7 does not exist", "transfer t1: Image:4 belongs to 'lead', not 'memb'"]
     users["lead"]["active"] = False
-    assert "not an active account" in model.transfer_problems(transfers, objects, users)[0]
-    state = model.simulate(empty(), full_plan(empty(), model.expand(people_docs())))
+    assert "not an active account" in transfer_problems(transfers, objects, users)[0]
+    state = simulate(empty(), full_plan(empty(), expand(people_docs())))
     state["objects"] = {"Project:1": {"owner": "memb"}}
-    actions = model.plan(state, transfers=[dict(transfers[0], objects=["Project:1"])])
+    actions = plan(state, transfers=[dict(transfers[0], objects=["Project:1"])])
     assert actions == [{"action": "transfer_objects", "id": "t1", "user": "memb", "to": "lead",
                         "targets": {"Project": [1]}, "would_delete": None}]
-    with pytest.raises(model.PlanError, match="Dataset:7 does not exist"):
-        model.plan(state, transfers=transfers)
+    with pytest.raises(PlanError, match="Dataset:7 does not exist"):
+        plan(state, transfers=transfers)
 
 
 def test_a_restricted_session_cannot_create_a_full_administrator():
     # AdminImpl.assertNoPrivilegeElevation: a new admin without a privilege list gets every privilege.
-    state = model.simulate(empty(), full_plan(empty(), model.expand(people_docs())))
-    state["caller"] = {"omename": "refe", "privileges": sorted(model.DEFAULT_SETTINGS["referent_privileges"])}
+    state = simulate(empty(), full_plan(empty(), expand(people_docs())))
+    state["caller"] = {"omename": "refe", "privileges": sorted(DEFAULT_SETTINGS["referent_privileges"])}
     new = {"omename": "boss", "first_name": "B", "last_name": "Oss", "groups": ["team-a"], "admin": True}
-    with pytest.raises(model.PlanError, match="cannot give privileges it does not hold"):
-        model.plan(state, users=[new], passwords_given={"boss"})
-    same = dict(new, admin_privileges=model.DEFAULT_SETTINGS["referent_privileges"])
-    assert model.plan(state, users=[same], passwords_given={"boss"})[0]["action"] == "create_user"
+    with pytest.raises(PlanError, match="cannot give privileges it does not hold"):
+        plan(state, users=[new], passwords_given={"boss"})
+    same = dict(new, admin_privileges=DEFAULT_SETTINGS["referent_privileges"])
+    assert plan(state, users=[same], passwords_given={"boss"})[0]["action"] == "create_user"

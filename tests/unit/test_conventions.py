@@ -6,7 +6,10 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ROLES = sorted(p for p in (ROOT / "roles").iterdir() if (p / "tasks").is_dir())
-TEMPLATES = sorted((ROOT / "roles").glob("*/templates/**/*.j2"))
+# A template whose name starts with "_" is a partial: included by the role's other templates, which carry the
+# ansible_managed header.
+TEMPLATES = sorted(p for p in (ROOT / "roles").glob("*/templates/**/*.j2") if not p.name.startswith("_"))
+PARTIALS = sorted((ROOT / "roles").glob("*/templates/**/_*.j2"))
 
 
 def _yaml(path):
@@ -45,6 +48,13 @@ def test_role_variables_are_prefixed(role):
 @pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
 def test_role_has_readme(role):
     assert (role / "README.md").is_file(), f"roles/{role.name}/README.md is missing"
+
+
+@pytest.mark.parametrize("partial", PARTIALS, ids=lambda p: str(p.relative_to(ROOT / "roles")))
+def test_partial_template_is_included(partial):
+    role_templates = partial.parents[len(partial.relative_to(ROOT / "roles").parts) - 3]
+    users = [t for t in TEMPLATES if t.is_relative_to(role_templates) and f"include '{partial.name}'" in t.read_text()]
+    assert users, f"{partial.relative_to(ROOT)} is included by no template of its role"
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT / "roles")))

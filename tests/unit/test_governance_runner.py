@@ -118,7 +118,7 @@ def test_run_mails_what_is_due_once_and_check_sends_nothing(world):
     # One session; the reads do not depend on the catalogue's size.
     assert store.counts["Router.createSession"] == 1
     assert summary["calls"] < 20 and sum(store.counts.values()) < 20, dict(store.counts)
-    assert store.counts["submit.DiskUsage2"] == 1 and store.counts["IQuery.projection"] == 4
+    assert store.counts["submit.DiskUsage2"] == 1 and store.counts["IQuery.projection"] == 6  # logins + 5 kinds of container
 
     # Reports: HTML (with the growth plot) and CSV, 0640 to the administrators' group.
     for path in summary["reports"]:

@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("omero", reason="omero-py (with zeroc-ice 3.6) is not installed: module tests need it")
 pytest.importorskip("Ice", reason="zeroc-ice is not installed: module tests need it")
 
+import omero_import
 from module_runner import run_module
 from omero_test_server import OmeroTestServer
 
@@ -108,11 +109,13 @@ def test_departure_transfers_data_renames_and_parks(server):
     store = server.store
     uid = store.user_id("pdubois")
     martin = store.group_id("martin")
-    image = store.add_object("Image", uid, martin)
+    imported = omero_import.import_file(store, uid, martin, "cells.fake")  # as OMERO creates an image
+    image = imported["images"][0]
     dataset = store.add_object("Dataset", uid, martin)
 
     check, _ = run_module("omero_accounts", accounts_args(server, desired), check_mode=True)
-    assert "transfer data of pdubois in group martin to cmartin (1 Dataset, 1 Image)" in check["actions"]
+    line = next(a for a in check["actions"] if a.startswith("transfer data of pdubois in group martin to cmartin"))
+    assert "1 Dataset, 1 Fileset, 1 Image, 4 Job" in line, line
     assert store.user_id("pdubois") == uid and store.data[image]["owner"] == uid  # check mode: untouched
 
     result, _ = run_module("omero_accounts", accounts_args(server, desired))
@@ -123,7 +126,8 @@ def test_departure_transfers_data_renames_and_parks(server):
     assert [g for g, _o in store.links[uid]] == [store.group_id("User d\u00e9sactiv\u00e9s")]
     assert "A_utiliser_1" in result["diff"]["after"]["users"]
     assert result["diff"]["after"]["users"]["A_utiliser_1"]["active"] is False
-    assert ("Chown2", {"Dataset": [dataset], "Image": [image]}, [], leader, False) in store.requests
+    chown = next(r for r in store.requests if r[0] == "Chown2" and not r[4])
+    assert chown[1]["Image"] == [image] and chown[1]["Fileset"] == [imported["fileset"]] and chown[3] == leader
     again, _ = run_module("omero_accounts", accounts_args(server, desired))
     assert again["changed"] is False, again["actions"]
 
@@ -139,12 +143,14 @@ def test_departure_with_delete_data_deletes_only_then(server):
     store = server.store
     uid = store.user_id("pdubois")
     martin = store.group_id("martin")
-    mine = store.add_object("Image", uid, martin)
+    mine = omero_import.import_file(store, uid, martin, "cells.fake")
     theirs = store.add_object("Project", store.user_id("fbrau"), store.group_id("brau"))
     desired["departed"] = [{"omename": "pdubois", "transfer_to": "cmartin", "leaders": [], "delete_data": True}]
     result, _ = run_module("omero_accounts", accounts_args(server, desired))
-    assert "delete data of pdubois in martin (delete_data: true): 1 Image" in result["actions"]
-    assert mine not in store.data and theirs in store.data
+    line = next(a for a in result["actions"] if a.startswith("delete data of pdubois in martin (delete_data: true): "))
+    assert "1 Fileset" in line and "1 Image" in line, line
+    assert not {mine["fileset"], *mine["images"], *mine["files"]} & set(store.data) and theirs in store.data
+    assert all(d in store.data for d in mine["directories"])  # group user: never deleted
     assert not [r for r in store.requests if r[0] == "Chown2"]
 
 

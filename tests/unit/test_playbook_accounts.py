@@ -16,6 +16,7 @@ import pytest
 
 pytest.importorskip("omero", reason="omero-py (with zeroc-ice 3.6) is not installed: the playbook test needs it")
 
+import omero_import
 from omero_test_server import OmeroTestServer
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -159,7 +160,7 @@ def test_check_diff_prints_every_action_drift_and_what_a_downgrade_deletes(tmp_p
     store.links[store.user_id("lnguyen")].append([store.group_id("brau"), False])
     # Data with a cross-owner comment in brau-collab, and the inventory now makes that group private.
     collab = store.group_id("brau-collab")
-    image = store.add_object("Image", store.user_id("fbekkouche"), collab)
+    image = omero_import.import_file(store, store.user_id("fbekkouche"), collab, "cells.fake")["images"][0]
     comment = store.add_object("CommentAnnotation", store.user_id("fbrau"), collab)
     store.add_object("ImageAnnotationLink", store.user_id("fbrau"), collab, parent=image, child=comment)
     team = inv / "accounts" / "teams" / "brau.yml"

@@ -7,7 +7,7 @@ from conftest import complete_run_ids
 
 
 def _state(host, hv):
-    cmd = f"/usr/local/bin/omero-test-state {hv['backup_postgresql_port']} omero /OMERO /opt/omero/server/config"
+    cmd = f"/usr/local/bin/omero-test-state {hv['backup_postgresql_port']} omero /OMERO /opt/omero/server/config /var/lib/omero-deploy /var/lib/omero-governance"
     return json.loads(host.check_output(cmd))
 
 

@@ -5,7 +5,7 @@ import re
 
 from conftest import complete_run_ids
 
-STATE = "/usr/local/bin/omero-test-state {port} omero /OMERO /opt/omero/server/config"
+STATE = "/usr/local/bin/omero-test-state {port} omero /OMERO /opt/omero/server/config /var/lib/omero-deploy /var/lib/omero-governance"
 
 
 def _state(host, hv):
@@ -53,7 +53,7 @@ def test_current_database_was_dumped_and_kept(host, hv):
 
 
 def test_no_staging_left_behind(host, hv):
-    for path in ("/OMERO", "/opt/omero/server/config"):
+    for path in ("/OMERO", "/opt/omero/server/config", "/var/lib/omero-deploy", "/var/lib/omero-governance"):
         assert host.run(f"ls -A {path} | grep -c omero-restore").stdout.strip() == "0"
     dbs = host.check_output(f"runuser -u postgres -- psql -p {hv['backup_postgresql_port']} -tAc 'SELECT datname FROM pg_database'")
     assert "omero" in dbs.split() and "omero_restore_staging" not in dbs
