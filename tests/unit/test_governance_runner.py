@@ -19,6 +19,7 @@ pytest.importorskip("omero", reason="omero-py (with zeroc-ice 3.6) is not instal
 import omero_test_server_governance as seed
 from omero_test_server import OmeroTestServer
 from smtp_sink_thread import SmtpSink
+from smtp_tls_relay import TlsRelay
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "roles" / "governance" / "files" / "omero-governance"
@@ -174,3 +175,53 @@ def test_stand_in_refuses_unknown_queries_and_targets(world):
     assert isinstance(seed.disk_usage(store, bad), omero.cmd.ERR)
     ok = seed.disk_usage(store, omero.cmd.DiskUsage2(targetObjects={"ExperimenterGroup": [store.group_id("team-a")]}))
     assert sum(ok.totalBytesUsed.values()) == 3 * GB  # the orphan image without size is not counted
+
+
+# --------------------------------------------------------------------------------------------------
+# Verified TLS to the relay (issue 19): a real STARTTLS relay (aiosmtpd, tests/support/smtp_tls_relay.py)
+# --------------------------------------------------------------------------------------------------
+
+def tls_cfg(world, relay, pki, tls="starttls"):
+    return dict(world["cfg"], smtp={"host": "localhost", "port": relay.port, "tls": tls, "ca_file": str(pki["site_ca"])})
+
+
+@pytest.mark.parametrize("mode", ["starttls", "implicit"])
+def test_notices_go_over_verified_tls(world, pki, mode):
+    with TlsRelay(mode, *pki["good"]) as relay:
+        rc, summary, err = run(world, "run", "--today", TODAY, cfg=tls_cfg(world, relay, pki, mode))
+    assert rc == 0, err
+    assert len(summary["sent"]) == 6 and len(relay.messages) == 6
+    assert all(m["tls"] for m in relay.messages) and all(c["tls"] for c in relay.commands)
+    assert world["sink"].messages == []
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("unknown_ca", "certificate verify failed: unable to get local issuer certificate"),
+    ("wrong_name", "Hostname mismatch, certificate is not valid for 'localhost'"),
+    ("no_starttls", "STARTTLS extension not supported by server"),
+])
+def test_a_relay_that_cannot_be_verified_gets_nothing_and_the_next_run_delivers(world, pki, case, reason):
+    mode, cert = ("none", "good") if case == "no_starttls" else ("starttls", case)
+    with TlsRelay(mode, *pki[cert]) as bad:
+        rc, summary, err = run(world, "run", "--today", TODAY, cfg=tls_cfg(world, bad, pki))
+    assert rc == 1 and summary["sent"] == [] and len(summary["failed"]) == 6
+    assert all(reason in f["error"] for f in summary["failed"]), summary["failed"]
+    assert "NOT SENT (retried next run): " in err and reason in err
+    assert bad.messages == [] and bad.commands == []  # nothing said past EHLO, in clear or not
+    # The relay is fixed (the site's certificate for the right name): the next run sends every notice.
+    with TlsRelay("starttls", *pki["good"]) as good:
+        rc, summary, err = run(world, "run", "--today", TODAY, cfg=tls_cfg(world, good, pki))
+    assert rc == 0, err
+    assert len(summary["sent"]) == 6 and len(good.messages) == 6 and all(m["tls"] for m in good.messages)
+
+
+def test_no_login_in_clear_and_no_plain_smtp_off_this_host(world):
+    # Refused before connecting: 192.0.2.1 (TEST-NET-1) is never contacted; the sink on loopback hears nothing.
+    remote = dict(world["cfg"], smtp={"host": "192.0.2.1", "port": 25, "tls": "none"})
+    rc, summary, _err = run(world, "run", "--today", TODAY, cfg=remote)
+    assert rc == 1 and "refusing plain SMTP to 192.0.2.1:25" in summary["failed"][0]["error"]
+    login = dict(world["cfg"], smtp={"host": "127.0.0.1", "port": world["sink"].port, "tls": "none", "user": "gov",
+                                     "password_file": str(world["dir"] / "omero-password")})
+    rc, summary, _err = run(world, "run", "--today", TODAY, cfg=login)
+    assert rc == 1 and "over an unencrypted connection" in summary["failed"][0]["error"]
+    assert world["sink"].messages == []

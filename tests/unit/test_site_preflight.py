@@ -186,7 +186,7 @@ def test_secrets_are_judged_under_no_log_and_refused_by_a_visible_message():
                 assert "ansible.builtin.assert" in task and not task.get("no_log"), f"{path.relative_to(ROOT)}: {task.get('name')}"
                 assert task["name"].startswith("Check "), task["name"]  # molecule side effects look for ^Check
     roles_with_secrets = {"postgresql", "omero_server", "omero_web", "backup", "backup_copy", "omero_accounts", "governance",
-                          "web_sessions"}
+                          "web_sessions", "mail_relay", "monitoring"}
     assert judged == len(roles_with_secrets)
 
 
@@ -237,6 +237,7 @@ def make_inventory(tmp_path):
         "backup_copy_restic_password": _strong(),
         "monitoring_alert_recipients": ["root@localhost"],
         "governance_support_email": "omero-support@example.org",
+        "mail_relay_host": "smtp.example.org",  # STARTTLS on 587, verified (the role's defaults)
         "nginx_server_name": "omero.example.org",
         "nginx_tls_mode": "selfsigned",
         "omero_python_ice_wheelhouse": str(tmp_path / "never-created" / "wheelhouse"),
@@ -289,13 +290,14 @@ def test_preflight_passes_with_strong_secrets_and_checks_each_hosts_roles(invent
     assert all(s["changed"] == 0 and s["failures"] == 0 for s in report["stats"].values()), report["stats"]
     expect = {  # host -> roles whose secret/variable checks ran there
         "db1": {"postgresql", "monitoring"},
-        "srv1": {"omero_server", "omero_ice_runtime", "omero_python", "backup", "monitoring", "omero_accounts", "governance"},
+        "srv1": {"mail_relay", "omero_server", "omero_ice_runtime", "omero_python", "backup", "monitoring", "omero_accounts",
+                 "governance"},
         "web1": {"omero_web", "omero_python", "nginx", "monitoring"},
         "copy1": {"backup_copy", "monitoring"},
         "mon1": {"monitoring"},
     }
     roles_with_checks = {"postgresql", "omero_server", "omero_ice_runtime", "omero_python", "omero_web", "nginx", "backup",
-                         "backup_copy", "monitoring", "omero_accounts", "governance"}
+                         "backup_copy", "monitoring", "omero_accounts", "governance", "mail_relay"}
     for host, roles in expect.items():
         seen = {name.split(" : ", 1)[0] for name in ran(report, host) if " : " in name}
         assert seen & roles_with_checks == roles, f"{host}: {sorted(seen)}"
@@ -332,3 +334,21 @@ def test_weak_secret_stops_site_before_any_host_changes(inventory, weak, named):
         assert f"{name} is refused" in str(summary[0]), (name, summary)
     for value in weak.values():
         assert value not in out  # never the value, anywhere in the output
+
+
+@needs_ansible
+def test_mail_without_verified_tls_stops_site_before_any_host_changes(inventory):
+    """Plain SMTP to a relay that is not loopback (the local MTA's and the runner's) and OMERO.server pointed at a
+    remote relay (it cannot verify one) stop site.yml in its first play, each named."""
+    bad = {"mail_relay_tls": "none", "governance_smtp_host": "smtp.example.org",
+           "omero_server_config": {"omero.mail.config": "true", "omero.mail.host": "smtp.example.org"}}
+    proc, report = play(inventory, "site.yml", "-e", json.dumps(bad))
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    assert [p["play"]["name"] for p in report["plays"]] == _preflight_play_names()
+    assert all(s["changed"] == 0 for s in report["stats"].values()), report["stats"]
+    (summary,) = [res["msg"] for p in report["plays"] for t in p["tasks"] for res in t["hosts"].values()
+                  if res.get("failed") and "Stopped before any host changed" in str(res.get("msg"))]
+    summary = " ".join(summary)
+    assert "mail_relay_tls is none but mail_relay_host 'smtp.example.org' is not this host" in summary
+    assert "governance_smtp_tls is none but governance_smtp_host 'smtp.example.org' is not this host" in summary
+    assert "omero_server_config sets omero.mail.host to smtp.example.org, which is not this host" in summary

@@ -1,13 +1,15 @@
 """Monitoring: every target up, the rules loaded and unit-tested, alerts for a stale backup, a stopped backup
-timer and an expiring certificate, and Alertmanager's mails in the SMTP sink."""
+timer and an expiring certificate, and Alertmanager's mails at the test relay over verified STARTTLS; relays it
+cannot verify (unknown CA, wrong name, no STARTTLS) get nothing."""
 import json
 import re
 
+import pytest
 from polling import wait_for
 
 RULES = {"OmeroBackupStale", "OmeroBackupNeverSucceeded", "OmeroBackupRunFailed", "OmeroBackupTimerStopped",
          "OmeroBackupCheckFailed", "OmeroBackupCopyLagging", "OmeroBackupCopyFailed", "CertificateExpiresSoon",
-         "DiskAlmostFull", "ServiceDown", "ProbeFailed", "TargetDown"}
+         "DiskAlmostFull", "ServiceDown", "ProbeFailed", "TargetDown", "MailQueueStuck", "MailQueueGrowing"}
 
 
 def api(host, hv, path):
@@ -73,6 +75,50 @@ def test_alertmanager_mails_the_support_address(host):
     found = wait_for(mails, timeout=90, interval=2)
     assert found, "no mail about OmeroBackupStale reached the sink"
     assert re.search(r"^To: omero-support@example.org", found[0], re.MULTILINE)
+    log = host.check_output("cat /var/spool/smtp-sink/.commands.log").splitlines()
+    assert log and all(line.endswith("tls=yes") for line in log), log  # every MAIL after STARTTLS
+
+
+def test_alertmanager_configuration_verifies_the_relay(host, hv):
+    conf = host.check_output("cat /etc/prometheus/alertmanager.yml")
+    assert re.search(r"^  smtp_require_tls: true$", conf, re.MULTILINE)
+    assert f'server_name: "{hv["monitoring_smtp_host"]}"' in conf and "insecure_skip_verify: false" in conf
+    assert f'ca_file: "{hv["monitoring_smtp_ca_file"]}"' in conf
+
+
+# What Alertmanager (Go's crypto/tls and its mail notifier) says for each relay it must refuse.
+REFUSED = {"unknown_ca": "x509: certificate signed by unknown authority",
+           "wrong_name": "x509: certificate is valid for mail.wrong.example, not localhost",
+           "no_starttls": "does not advertise the STARTTLS extension"}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_alertmanager_refuses_a_relay_it_cannot_verify(host, hv, case):
+    """The deployed configuration, its smarthost pointed at a bad relay, in a throwaway Alertmanager given one alert."""
+    port, web = hv["test_bad_relays"][case], hv["test_throwaway_alertmanager_port"]
+    smarthost = f'"{hv["monitoring_smtp_host"]}:{hv["monitoring_smtp_port"]}"'
+    script = f"""
+set -u
+d=$(mktemp -d)
+sed 's/{smarthost}/"localhost:{port}"/' /etc/prometheus/alertmanager.yml > $d/am.yml
+grep -q '"localhost:{port}"' $d/am.yml || {{ echo 'smarthost not replaced'; exit 3; }}
+prometheus-alertmanager --config.file=$d/am.yml --storage.path=$d --web.listen-address=127.0.0.1:{web} \
+  --cluster.listen-address= > $d/log 2>&1 &
+pid=$!
+for i in $(seq 40); do curl -sf http://127.0.0.1:{web}/-/ready > /dev/null && break; sleep 0.5; done
+curl -sf -XPOST -H 'Content-Type: application/json' http://127.0.0.1:{web}/api/v2/alerts \
+  -d '[{{"labels": {{"alertname": "RelayCheck", "instance": "{case}"}}}}]'
+for i in $(seq 60); do grep -q 'Notify attempt failed' $d/log && break; sleep 0.5; done
+kill $pid; wait $pid
+cat $d/log
+rm -rf $d
+"""
+    out = host.run(script)
+    assert out.rc in (0, 143) or "level=info" in out.stdout, out.stdout + out.stderr
+    failed = [line for line in out.stdout.splitlines() if "Notify attempt failed" in line]
+    assert failed and REFUSED[case] in failed[0], out.stdout[-3000:]
+    assert host.run(f"ls /var/spool/relay-{case}/*.eml").rc != 0  # nothing delivered
+    assert host.run(f"cat /var/spool/relay-{case}/.commands.log").stdout == ""  # no MAIL, in clear or not
 
 
 def test_listens_on_loopback_only(host, hv):
