@@ -352,3 +352,33 @@ def test_mail_without_verified_tls_stops_site_before_any_host_changes(inventory)
     assert "mail_relay_tls is none but mail_relay_host 'smtp.example.org' is not this host" in summary
     assert "governance_smtp_tls is none but governance_smtp_host 'smtp.example.org' is not this host" in summary
     assert "omero_server_config sets omero.mail.host to smtp.example.org, which is not this host" in summary
+
+
+# --- The database's connection budget (playbooks/vars/database.yml, roles/postgresql/tasks/preflight.yml) ------
+# db1 serves srv1 (three pools: Blitz, Indexer, PixelData), srv1's backup (1) and its own postgres_exporter (1),
+# plus postgresql_spare_connections (5) and superuser_reserved_connections (3): 3 x pool + 10 <= max_connections
+# (the role's default, 100). A pool of 30 fills it exactly; 31 does not fit.
+BUDGET_CHECK = "postgresql : Check that max_connections holds every client's connections"
+
+
+@needs_ansible
+def test_a_pool_that_fits_max_connections_passes_the_preflight(inventory):
+    proc, report = play(inventory, "preflight.yml", "-e", json.dumps({"omero_server_db_poolsize": 30}))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert BUDGET_CHECK in ran(report, "db1")
+
+
+@needs_ansible
+def test_a_pool_that_does_not_fit_stops_site_before_any_host_changes(inventory):
+    proc, report = play(inventory, "site.yml", "-e", json.dumps({"omero_server_db_poolsize": 31}))
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    assert [p["play"]["name"] for p in report["plays"]] == _preflight_play_names()
+    assert all(s["changed"] == 0 for s in report["stats"].values()), report["stats"]
+    (summary,) = [res["msg"] for p in report["plays"] for t in p["tasks"] for res in t["hosts"].values()
+                  if res.get("failed") and "Stopped before any host changed" in str(res.get("msg"))]
+    summary = " ".join(summary)
+    assert "db1: Check that max_connections holds every client's connections" in summary
+    assert "postgresql_config.max_connections is 100 but this database needs 103" in summary
+    assert "OMERO.server srv1 (3 pools of omero_server_db_poolsize 31): 93" in summary
+    assert "backup srv1 (pg_dump): 1" in summary and "monitoring (postgres_exporter): 1" in summary
+    assert "lower omero_server_db_poolsize" in summary
