@@ -110,6 +110,31 @@ def test_config_files_load_into_an_omero_config(host, ports):
     assert got["omero.db.pass"] == password
 
 
+def test_rendered_config_holds_the_production_settings(host):
+    # Loaded as ExecStartPre loads them (scratch OMERODIR): the pool size and the other settings of issue 20.
+    scratch = "/tmp/omerodir-tuning"
+    host.check_output(f"rm -rf {scratch} && install -d -o omero-server -g omero-server {scratch}/etc/grid")
+    omero = f"runuser -u omero-server -- env OMERODIR={scratch} HOME=/tmp {VENV}/bin/omero"
+    res = host.run(f"{omero} load --glob '{CONFIG}/*.omero'")
+    assert res.rc == 0, res.stderr
+
+    def get(key):
+        return host.check_output(f"{omero} config get {key}").strip()
+
+    assert get("omero.db.poolsize") == str(inventory_var(host, "omero_server_db_poolsize")) == "20"
+    # Two script processors in the single node, the rest as omero-py's admin rewrite lays it out by default.
+    assert get("omero.server.nodedescriptors") == (
+        "master:Blitz-0,Indexer-0,DropBox,MonitorServer,FileServer,Storm,PixelData-0,Processor-0,Processor-1,"
+        "Tables-0,TestDropBox")
+    assert get("omero.policy.binary_access") == "+read,+write,+image,-plate"
+    assert get("omero.jvmcfg.append.blitz") == "-Xss2m"
+    assert get("omero.glacier2.IceSSL.Protocols") == "TLS1_2,TLS1_3"
+    assert get("omero.glacier2.IceSSL.ProtocolVersionMin") == "TLS1_2"
+    assert get("omero.glacier2.IceSSL.ProtocolVersionMax") == "TLS1_3"
+    assert get("omero.glacier2.IceSSL.Ciphers") == "HIGH"
+    assert get("omero.glacier2.IceSSL.CertFile") == "server.p12"  # omero-certificates' self-signed one
+
+
 def test_systemd_unit_is_valid(host):
     res = host.run("systemd-analyze verify /etc/systemd/system/omero-server.service")
     assert res.rc == 0, res.stderr
@@ -212,3 +237,12 @@ def test_pg_hba_admits_exactly_the_other_server_hosts(host):
     for other in others:
         rule = lines[lines.index(f"# OMERO.server host {other}") + 1].split()
         assert rule[:3] == ["hostssl", "omero", "omero"] and rule[-1] == "scram-sha-256", rule
+
+
+def test_max_connections_holds_every_pool(host, ports):
+    # Blitz, Indexer and PixelData each open omero.db.poolsize connections; with the monitoring exporter, the
+    # spare and the superuser-reserved ones they fit the running cluster's max_connections (the preflight's sum).
+    pool = int(inventory_var(host, "omero_server_db_poolsize"))
+    res = omero_sql(host, ports, "select current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int")
+    assert res.rc == 0, res.stderr
+    assert 3 * pool + 1 + 5 <= int(res.stdout.strip())
