@@ -336,19 +336,24 @@ def test_weak_secret_stops_site_before_any_host_changes(inventory, weak, named):
         assert value not in out  # never the value, anywhere in the output
 
 
+def _stopped_site_summary(inventory, extra_vars):
+    """Run site.yml with these extra vars: it must stop in the preflight plays, nothing changed; the summary."""
+    proc, report = play(inventory, "site.yml", "-e", json.dumps(extra_vars))
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    assert [p["play"]["name"] for p in report["plays"]] == _preflight_play_names()
+    assert all(s["changed"] == 0 for s in report["stats"].values()), report["stats"]
+    (summary,) = [res["msg"] for p in report["plays"] for t in p["tasks"] for res in t["hosts"].values()
+                  if res.get("failed") and "Stopped before any host changed" in str(res.get("msg"))]
+    return " ".join(summary)
+
+
 @needs_ansible
 def test_mail_without_verified_tls_stops_site_before_any_host_changes(inventory):
     """Plain SMTP to a relay that is not loopback (the local MTA's and the runner's) and OMERO.server pointed at a
     remote relay (it cannot verify one) stop site.yml in its first play, each named."""
     bad = {"mail_relay_tls": "none", "governance_smtp_host": "smtp.example.org",
            "omero_server_config": {"omero.mail.config": "true", "omero.mail.host": "smtp.example.org"}}
-    proc, report = play(inventory, "site.yml", "-e", json.dumps(bad))
-    assert proc.returncode != 0, proc.stdout[-4000:]
-    assert [p["play"]["name"] for p in report["plays"]] == _preflight_play_names()
-    assert all(s["changed"] == 0 for s in report["stats"].values()), report["stats"]
-    (summary,) = [res["msg"] for p in report["plays"] for t in p["tasks"] for res in t["hosts"].values()
-                  if res.get("failed") and "Stopped before any host changed" in str(res.get("msg"))]
-    summary = " ".join(summary)
+    summary = _stopped_site_summary(inventory, bad)
     assert "mail_relay_tls is none but mail_relay_host 'smtp.example.org' is not this host" in summary
     assert "governance_smtp_tls is none but governance_smtp_host 'smtp.example.org' is not this host" in summary
     assert "omero_server_config sets omero.mail.host to smtp.example.org, which is not this host" in summary
@@ -370,13 +375,7 @@ def test_a_pool_that_fits_max_connections_passes_the_preflight(inventory):
 
 @needs_ansible
 def test_a_pool_that_does_not_fit_stops_site_before_any_host_changes(inventory):
-    proc, report = play(inventory, "site.yml", "-e", json.dumps({"omero_server_db_poolsize": 31}))
-    assert proc.returncode != 0, proc.stdout[-4000:]
-    assert [p["play"]["name"] for p in report["plays"]] == _preflight_play_names()
-    assert all(s["changed"] == 0 for s in report["stats"].values()), report["stats"]
-    (summary,) = [res["msg"] for p in report["plays"] for t in p["tasks"] for res in t["hosts"].values()
-                  if res.get("failed") and "Stopped before any host changed" in str(res.get("msg"))]
-    summary = " ".join(summary)
+    summary = _stopped_site_summary(inventory, {"omero_server_db_poolsize": 31})
     assert "db1: Check that max_connections holds every client's connections" in summary
     assert "postgresql_config.max_connections is 100 but this database needs 103" in summary
     assert "OMERO.server srv1 (3 pools of omero_server_db_poolsize 31): 93" in summary
