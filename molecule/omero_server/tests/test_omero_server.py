@@ -84,8 +84,8 @@ def test_paths_and_modes(host, path, owner, group, mode):
 def test_settings_file_has_no_password(host, ports):
     content = host.file(f"{CONFIG}/00-omero-deploy.omero").content_string
     assert "omero.db.pass" not in content
-    assert f"config set omero.db.port {ports['db']}" in content
-    assert f"config set omero.ports.ssl {ports['ssl']}" in content
+    assert f"config set -- omero.db.port {ports['db']}" in content
+    assert f"config set -- omero.ports.ssl {ports['ssl']}" in content
 
 
 def test_config_files_load_into_an_omero_config(host, ports):
