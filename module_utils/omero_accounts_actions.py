@@ -9,23 +9,9 @@ Pure Python, no omero import (module_utils/omero_accounts_base.py describes the 
 import copy
 
 try:  # the validator, the governance runner and the tests: module_utils/ is on sys.path
-    from omero_accounts_base import (
-        ADMIN_PRIVILEGES,
-        PERMISSION_NAMES,
-        PERMISSIONS,
-        SYSTEM_GROUP,
-        USER_FIELDS,
-        USER_GROUP,
-    )
+    import omero_accounts_base as model_base
 except ImportError:  # an Ansible module: AnsiballZ ships module_utils as ansible.module_utils.*
-    from ansible.module_utils.omero_accounts_base import (
-        ADMIN_PRIVILEGES,
-        PERMISSION_NAMES,
-        PERMISSIONS,
-        SYSTEM_GROUP,
-        USER_FIELDS,
-        USER_GROUP,
-    )
+    from ansible.module_utils import omero_accounts_base as model_base
 
 
 # --------------------------------------------------------------------------------------------------
@@ -56,7 +42,7 @@ class _Simulation:
 
     def fix_default(self, user):  # SimpleRoleProvider.fixDefaultGroup
         lst = self.users[user]["groups"]
-        if len(lst) >= 2 and lst[0] == USER_GROUP:
+        if len(lst) >= 2 and lst[0] == model_base.USER_GROUP:
             lst.insert(0, lst.pop(1))
 
     def make_default(self, user, group):
@@ -78,20 +64,20 @@ class _Simulation:
         self.users[user] = dict({"id": None, "omename": user, "groups": [], "privileges": None,
                                  "middle_name": "", "ldap": a.get("ldap", False)}, **a["fields"])
         if a["admin"] and a["admin_privileges"] is not None:
-            self.join(user, SYSTEM_GROUP)
-            self.join(user, USER_GROUP)
+            self.join(user, model_base.SYSTEM_GROUP)
+            self.join(user, model_base.USER_GROUP)
             self.users[user]["privileges"] = a["admin_privileges"]
         self.join(user, a["default_group"])
         for g in a["groups"]:
             self.join(user, g)
         if a["admin"] and a["admin_privileges"] is None:
-            self.join(user, SYSTEM_GROUP)
-            self.users[user]["privileges"] = list(ADMIN_PRIVILEGES)
+            self.join(user, model_base.SYSTEM_GROUP)
+            self.users[user]["privileges"] = list(model_base.ADMIN_PRIVILEGES)
         if a["active"]:
-            self.join(user, USER_GROUP)
+            self.join(user, model_base.USER_GROUP)
         self.make_default(user, a["default_group"])
         if not a["active"]:
-            self.leave(user, USER_GROUP)
+            self.leave(user, model_base.USER_GROUP)
 
     def update_user(self, a):
         self.users[a["user"]].update(a["after"])
@@ -99,8 +85,8 @@ class _Simulation:
     def add_groups(self, a):
         for g in a["groups"]:
             self.join(a["user"], g)
-        if SYSTEM_GROUP in a["groups"] and self.users[a["user"]].get("privileges") is None:
-            self.users[a["user"]]["privileges"] = list(ADMIN_PRIVILEGES)
+        if model_base.SYSTEM_GROUP in a["groups"] and self.users[a["user"]].get("privileges") is None:
+            self.users[a["user"]]["privileges"] = list(model_base.ADMIN_PRIVILEGES)
         self.fix_default(a["user"])
 
     def remove_groups(self, a):
@@ -157,7 +143,7 @@ def simulate(current, actions):
 
 
 def blank_group(name):
-    return {"id": None, "name": name, "permissions": PERMISSIONS["private"], "description": "", "owners": [], "members": []}
+    return {"id": None, "name": name, "permissions": model_base.PERMISSIONS["private"], "description": "", "owners": [], "members": []}
 
 
 def view(state, group_names=None, user_names=None):
@@ -167,7 +153,7 @@ def view(state, group_names=None, user_names=None):
         if group_names is not None and name not in group_names:
             continue
         out["groups"][name] = {
-            "permissions": PERMISSION_NAMES.get(g["permissions"], g["permissions"]),
+            "permissions": model_base.PERMISSION_NAMES.get(g["permissions"], g["permissions"]),
             "description": g.get("description") or "",
             "owners": sorted(g["owners"]),
             "members": sorted(g["members"]),
@@ -175,11 +161,11 @@ def view(state, group_names=None, user_names=None):
     for name, u in sorted(state["users"].items()):
         if user_names is not None and name not in user_names:
             continue
-        entry = {f: u.get(f) or "" for f in USER_FIELDS}
+        entry = {f: u.get(f) or "" for f in model_base.USER_FIELDS}
         entry["groups"] = sorted(u["groups"])
         entry["default_group"] = u["groups"][0] if u["groups"] else None
-        entry["active"] = USER_GROUP in u["groups"]
-        entry["admin"] = SYSTEM_GROUP in u["groups"]
+        entry["active"] = model_base.USER_GROUP in u["groups"]
+        entry["admin"] = model_base.SYSTEM_GROUP in u["groups"]
         if u.get("privileges") is not None and entry["admin"]:
             entry["admin_privileges"] = sorted(u["privileges"])
         out["users"][name] = entry
@@ -199,10 +185,10 @@ def describe(action):
     a = action
     kind = a["action"]
     if kind == "create_group":
-        return "create group {} ({})".format(a["group"], PERMISSION_NAMES.get(a["permissions"], a["permissions"]))
+        return "create group {} ({})".format(a["group"], model_base.PERMISSION_NAMES.get(a["permissions"], a["permissions"]))
     if kind == "chmod_group":
         line = "change permissions of group {} from {} to {}".format(
-            a["group"], PERMISSION_NAMES.get(a["before"], a["before"]), PERMISSION_NAMES.get(a["after"], a["after"]))
+            a["group"], model_base.PERMISSION_NAMES.get(a["before"], a["before"]), model_base.PERMISSION_NAMES.get(a["after"], a["after"]))
         if a.get("downgrade"):
             line += " (allow_downgrade: deletes {})".format(_counts(a.get("would_delete")))
         return line

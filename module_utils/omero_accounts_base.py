@@ -22,6 +22,7 @@ Passwords never enter the state or the actions: an action says ``change_password
 the client looks the secret up at apply time.
 """
 
+import dataclasses
 import datetime
 
 PERMISSIONS = {
@@ -80,13 +81,13 @@ KINDS = ("people", "team", "referents", "public_group", "external_groups", "sett
          "retention_extensions", "transfers")  # the last two: module_utils/omero_governance.py
 
 
+@dataclasses.dataclass(eq=False)
 class Problem:
     """One validation problem, printed as ``<file>:<key path>: <message>``."""
 
-    def __init__(self, file, key, message):
-        self.file = file
-        self.key = key
-        self.message = message
+    file: str
+    key: str
+    message: str
 
     def __str__(self):
         return f"{self.file}:{self.key}: {self.message}"

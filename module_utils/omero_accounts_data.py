@@ -16,9 +16,9 @@ Inputs read by the client (module_utils/omero_client.py), beside ``current["owne
 """
 
 try:  # the validator, the governance runner and the tests: module_utils/ is on sys.path
-    from omero_accounts_base import USER_GROUP
+    import omero_accounts_base as model_base
 except ImportError:  # an Ansible module: AnsiballZ ships module_utils as ansible.module_utils.*
-    from ansible.module_utils.omero_accounts_base import USER_GROUP
+    from ansible.module_utils import omero_accounts_base as model_base
 
 
 def sorted_targets(targets):
@@ -32,7 +32,7 @@ def split_shared(data):
     the OMERO.web profile photo (AdminImpl.uploadMyUserPhoto: a FileAnnotation, its file and an
     ExperimenterAnnotationLink, moved to group user), personal data that ``delete_data`` deletes."""
     data = {g: dict(per_class) for g, per_class in data.items()}
-    return data, data.pop(USER_GROUP, {})
+    return data, data.pop(model_base.USER_GROUP, {})
 
 
 def kept_line(shared, photo_deleted):

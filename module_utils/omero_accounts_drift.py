@@ -8,9 +8,9 @@ Pure Python, no omero import (module_utils/omero_accounts_base.py describes the 
 import copy
 
 try:  # the validator, the governance runner and the tests: module_utils/ is on sys.path
-    from omero_accounts_base import USER_FIELDS
+    import omero_accounts_base as model_base
 except ImportError:  # an Ansible module: AnsiballZ ships module_utils as ansible.module_utils.*
-    from ansible.module_utils.omero_accounts_base import USER_FIELDS
+    from ansible.module_utils import omero_accounts_base as model_base
 
 
 def facts(view_state, skip_users=()):
@@ -28,7 +28,7 @@ def facts(view_state, skip_users=()):
     for name, u in view_state["users"].items():
         if name in skip_users:
             continue
-        for field in USER_FIELDS + ("default_group", "active", "admin"):
+        for field in model_base.USER_FIELDS + ("default_group", "active", "admin"):
             out[("user", name, field)] = u.get(field)
         out[("user", name, "admin_privileges")] = u.get("admin_privileges")
     return out

@@ -9,13 +9,9 @@ Pure Python, no omero import (module_utils/omero_accounts_base.py describes the 
 import datetime
 
 try:  # the validator, the governance runner and the tests: module_utils/ is on sys.path
-    from omero_accounts_base import collect, parse_date, settings_of
+    import omero_accounts_base as model_base
 except ImportError:  # an Ansible module: AnsiballZ ships module_utils as ansible.module_utils.*
-    from ansible.module_utils.omero_accounts_base import (
-        collect,
-        parse_date,
-        settings_of,
-    )
+    from ansible.module_utils import omero_accounts_base as model_base
 
 
 class _Desired:
@@ -92,7 +88,7 @@ class _Desired:
         info = {"name": group["name"], "created": group["created"], "expires": group["expires"],
                 "quota_gb": group.get("quota_gb", settings["external_quota_gb_max"])}
         reports["external_groups"].append(info)
-        expires = parse_date(group["expires"])
+        expires = model_base.parse_date(group["expires"])
         if expires is not None and expires < today:
             reports["expired_external_groups"].append(info)
 
@@ -132,8 +128,8 @@ def expand(documents, today=None):
     Returns ``{"groups": [...], "users": [...], "departed": [...], "settings": {...},
     "reports": {...}}``; groups and users are sorted by name so the output is stable.
     """
-    by_kind = collect(documents)
-    settings = settings_of(by_kind)
+    by_kind = model_base.collect(documents)
+    settings = model_base.settings_of(by_kind)
     people = {}
     for _path, entries in by_kind["people"]:
         for person in entries or []:

@@ -13,41 +13,13 @@ import re
 import stat
 
 try:  # the validator, the governance runner and the tests: module_utils/ is on sys.path
-    from omero_accounts_base import (
-        BUILTIN_GROUPS,
-        BUILTIN_USERS,
-        KINDS,
-        MAX_EXTRA_COLLABORATION_GROUPS,
-        MAX_PROBLEMS,
-        Problem,
-        collect,
-        is_placeholder,
-        parse_date,
-        password_problems,
-        settings_of,
-    )
-    from omero_accounts_expand import expand
-    from omero_accounts_yaml import key_path, load_yaml_strict, normalise
+    import omero_accounts_base as model_base
+    import omero_accounts_expand as model_expand
+    import omero_accounts_yaml as model_yaml
 except ImportError:  # an Ansible module: AnsiballZ ships module_utils as ansible.module_utils.*
-    from ansible.module_utils.omero_accounts_base import (
-        BUILTIN_GROUPS,
-        BUILTIN_USERS,
-        KINDS,
-        MAX_EXTRA_COLLABORATION_GROUPS,
-        MAX_PROBLEMS,
-        Problem,
-        collect,
-        is_placeholder,
-        parse_date,
-        password_problems,
-        settings_of,
-    )
-    from ansible.module_utils.omero_accounts_expand import expand
-    from ansible.module_utils.omero_accounts_yaml import (
-        key_path,
-        load_yaml_strict,
-        normalise,
-    )
+    from ansible.module_utils import omero_accounts_base as model_base
+    from ansible.module_utils import omero_accounts_expand as model_expand
+    from ansible.module_utils import omero_accounts_yaml as model_yaml
 
 
 # --------------------------------------------------------------------------------------------------
@@ -74,12 +46,12 @@ def load_inventory(inventory_dir, yaml_module):
     documents = {}
     accounts_dir = os.path.join(inventory_dir, "accounts")
     if not os.path.isdir(accounts_dir):
-        return documents, [Problem(accounts_dir, "(directory)", "missing: the inventory has no accounts directory")]
+        return documents, [model_base.Problem(accounts_dir, "(directory)", "missing: the inventory has no accounts directory")]
     paths, problems = _accounts_files(accounts_dir)
     if problems:
         return documents, problems
     if not paths:
-        problems.append(Problem(accounts_dir, "(directory)", "no .yml files"))
+        problems.append(model_base.Problem(accounts_dir, "(directory)", "no .yml files"))
     for path in paths:
         data = _read_file(path, yaml_module, problems)
         if data is not None:
@@ -100,25 +72,25 @@ def _accounts_files(accounts_dir):
                 for entry in scan:
                     entries += 1
                     if entries > MAX_TREE_ENTRIES:
-                        return [], [Problem(accounts_dir, "(directory)", "more than {} files and directories: {}".format(
+                        return [], [model_base.Problem(accounts_dir, "(directory)", "more than {} files and directories: {}".format(
                             MAX_TREE_ENTRIES, _TOO_BIG.format(f"{MAX_TREE_ENTRIES} entries")))]
                     if entry.is_dir(follow_symlinks=False):
                         dirs.append(entry.name)
                     elif entry.name.endswith((".yml", ".yaml")):
                         files.append(entry.name)
         except OSError as exc:
-            return [], [Problem(root, "(directory)", f"cannot read: {exc.strerror}")]
+            return [], [model_base.Problem(root, "(directory)", f"cannot read: {exc.strerror}")]
         for name in sorted(files):
             path = os.path.join(root, name)
             try:
                 info = os.stat(path)
             except OSError as exc:
-                return [], [Problem(path, "(file)", f"cannot read: {exc.strerror}")]
+                return [], [model_base.Problem(path, "(file)", f"cannot read: {exc.strerror}")]
             if not stat.S_ISREG(info.st_mode):
-                return [], [Problem(path, "(file)", "not a regular file (a directory, device, pipe or broken link)")]
+                return [], [model_base.Problem(path, "(file)", "not a regular file (a directory, device, pipe or broken link)")]
             sizes += info.st_size
             if sizes > MAX_TREE_BYTES:
-                return [], [Problem(accounts_dir, "(directory)", "the .yml files hold more than {} bytes: {}".format(
+                return [], [model_base.Problem(accounts_dir, "(directory)", "the .yml files hold more than {} bytes: {}".format(
                     MAX_TREE_BYTES, _TOO_BIG.format("1 MiB")))]
             paths.append(path)
         pending.extend(os.path.join(root, name) for name in sorted(dirs, reverse=True))
@@ -131,25 +103,25 @@ def _read_file(path, yaml_module, problems):
         with open(path, "rb") as fh:
             raw = fh.read(MAX_TREE_BYTES + 1)
         if len(raw) > MAX_TREE_BYTES:  # grew since it was listed
-            problems.append(Problem(path, "(file)", f"more than {MAX_TREE_BYTES} bytes: " + _TOO_BIG.format("1 MiB")))
+            problems.append(model_base.Problem(path, "(file)", f"more than {MAX_TREE_BYTES} bytes: " + _TOO_BIG.format("1 MiB")))
             return None
         text = raw.decode("utf-8")
-        data, refused = load_yaml_strict(text, yaml_module)
+        data, refused = model_yaml.load_yaml_strict(text, yaml_module)
     except UnicodeDecodeError as exc:
-        problems.append(Problem(path, "(file)", f"not UTF-8 text: {exc}"))
+        problems.append(model_base.Problem(path, "(file)", f"not UTF-8 text: {exc}"))
         return None
     except yaml_module.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problems.append(Problem(path, "(file)", "malformed YAML{}: {}".format(where, getattr(exc, "problem", None) or exc)))
+        problems.append(model_base.Problem(path, "(file)", "malformed YAML{}: {}".format(where, getattr(exc, "problem", None) or exc)))
         return None
     except OSError as exc:
-        problems.append(Problem(path, "(file)", f"cannot read: {exc.strerror}"))
+        problems.append(model_base.Problem(path, "(file)", f"cannot read: {exc.strerror}"))
         return None
     if refused:
-        problems.extend(Problem(path, key, message) for key, message in refused)
+        problems.extend(model_base.Problem(path, key, message) for key, message in refused)
         return None
-    return {} if data is None else normalise(data)
+    return {} if data is None else model_yaml.normalise(data)
 
 
 def schema_problems(documents, schema, jsonschema_module):
@@ -163,20 +135,20 @@ def schema_problems(documents, schema, jsonschema_module):
     validator = _validator_class(schema, jsonschema_module)(schema)
     for path, data in sorted(documents.items()):
         if not isinstance(data, dict):
-            problems.append(Problem(path, "(root)", f"must be a mapping, found {type(data).__name__}"))
+            problems.append(model_base.Problem(path, "(root)", f"must be a mapping, found {type(data).__name__}"))
             continue
-        kinds = [k for k in KINDS if k in data]
+        kinds = [k for k in model_base.KINDS if k in data]
         if len(kinds) != 1:
-            problems.append(Problem(
+            problems.append(model_base.Problem(
                 path, "(root)",
                 "must have exactly one top-level key among {}, found {}".format(
-                    ", ".join(KINDS), _shorten(", ".join(sorted(map(str, data)))) or "none")))
+                    ", ".join(model_base.KINDS), _shorten(", ".join(sorted(map(str, data)))) or "none")))
             continue
-        errors = list(itertools.islice(validator.iter_errors(data), MAX_PROBLEMS + 1))
-        for error in sorted(errors[:MAX_PROBLEMS], key=lambda e: [str(p) for p in e.absolute_path]):
-            problems.append(Problem(path, key_path(list(error.absolute_path)), _shorten(_schema_message(error))))
-        if len(errors) > MAX_PROBLEMS:
-            problems.append(Problem(path, "(file)", f"more problems not shown (the first {MAX_PROBLEMS} are)"))
+        errors = list(itertools.islice(validator.iter_errors(data), model_base.MAX_PROBLEMS + 1))
+        for error in sorted(errors[:model_base.MAX_PROBLEMS], key=lambda e: [str(p) for p in e.absolute_path]):
+            problems.append(model_base.Problem(path, model_yaml.key_path(list(error.absolute_path)), _shorten(_schema_message(error))))
+        if len(errors) > model_base.MAX_PROBLEMS:
+            problems.append(model_base.Problem(path, "(file)", f"more problems not shown (the first {model_base.MAX_PROBLEMS} are)"))
     return problems
 
 
@@ -303,11 +275,11 @@ def _builtin_problem(name, builtins, what):
 
 
 def _builtin_user_problem(name):
-    return _builtin_problem(name, BUILTIN_USERS, "account")
+    return _builtin_problem(name, model_base.BUILTIN_USERS, "account")
 
 
 def _builtin_group_problem(name):
-    return _builtin_problem(name, BUILTIN_GROUPS, "group")
+    return _builtin_problem(name, model_base.BUILTIN_GROUPS, "group")
 
 
 def _transfer_problem(name, receiver, people):
@@ -339,14 +311,14 @@ class _Checks:
     def __init__(self, documents, passwords):
         self.documents = documents
         self.passwords = passwords
-        self.by_kind = collect(documents)
-        self.settings = settings_of(self.by_kind)
+        self.by_kind = model_base.collect(documents)
+        self.settings = model_base.settings_of(self.by_kind)
         self.problems = []
         self.people = {}  # omename -> (path, index, entry)
         self.group_names = {}  # group name -> where it is defined
 
     def add(self, path, key, message):
-        self.problems.append(Problem(path, key, message))
+        self.problems.append(model_base.Problem(path, key, message))
 
     def people_files(self):
         for path, entries in self.by_kind["people"]:
@@ -373,8 +345,8 @@ class _Checks:
         if name and name.startswith(prefix):
             self.add(path, f"people[{i}].omename", f"{name!r} uses the reserved deactivated-account prefix {prefix!r}")
         var = person.get("password_var")
-        if var is not None and var in self.passwords and not is_placeholder(self.passwords[var]):
-            failures = password_problems(self.passwords[var])
+        if var is not None and var in self.passwords and not model_base.is_placeholder(self.passwords[var]):
+            failures = model_base.password_problems(self.passwords[var])
             if failures:
                 self.add(path, f"people[{i}].password_var",
                          "password in {} fails the policy: {}".format(var, ", ".join(failures)))
@@ -433,9 +405,9 @@ class _Checks:
         for field in ("members", "facility_staff", "external_collaborators"):
             self.check_people(path, f"team.{field}", team.get(field))
         extra = team.get("collaboration_groups") or []
-        if len(extra) > MAX_EXTRA_COLLABORATION_GROUPS:
+        if len(extra) > model_base.MAX_EXTRA_COLLABORATION_GROUPS:
             self.add(path, "team.collaboration_groups",
-                     f"{len(extra)} extra collaboration groups, at most {MAX_EXTRA_COLLABORATION_GROUPS} allowed")
+                     f"{len(extra)} extra collaboration groups, at most {model_base.MAX_EXTRA_COLLABORATION_GROUPS} allowed")
         for i, group in enumerate(extra):
             self.claim_group(path, f"team.collaboration_groups[{i}].name", group.get("name"))
             for field in ("owners", "members"):
@@ -453,7 +425,7 @@ class _Checks:
     def external_group(self, path, i, group):
         key = f"external_groups[{i}]"
         self.claim_group(path, f"{key}.name", group.get("name"))
-        created, expires = parse_date(group.get("created")), parse_date(group.get("expires"))
+        created, expires = model_base.parse_date(group.get("created")), model_base.parse_date(group.get("expires"))
         if created is None:
             self.add(path, f"{key}.created", "not a date (YYYY-MM-DD)")
         if expires is None:
@@ -474,7 +446,7 @@ class _Checks:
     def lifecycle(self):
         """A departed person's data needs a receiver unless it is explicitly deleted."""
         try:
-            expanded = expand(self.documents)
+            expanded = model_expand.expand(self.documents)
         except ValueError as exc:  # defensive: expand raises only on inconsistent input
             self.add("accounts", "(expand)", str(exc))
             return
@@ -529,17 +501,17 @@ def capped(problems):
     kept, counts = [], {}
     for problem in problems:
         counts[problem.file] = counts.get(problem.file, 0) + 1
-        if counts[problem.file] <= MAX_PROBLEMS:
+        if counts[problem.file] <= model_base.MAX_PROBLEMS:
             kept.append(problem)
-    kept.extend(Problem(file, "(file)", f"{count - MAX_PROBLEMS} more problem(s) not shown (the first {MAX_PROBLEMS} are)")
-                for file, count in counts.items() if count > MAX_PROBLEMS)
+    kept.extend(model_base.Problem(file, "(file)", f"{count - model_base.MAX_PROBLEMS} more problem(s) not shown (the first {model_base.MAX_PROBLEMS} are)")
+                for file, count in counts.items() if count > model_base.MAX_PROBLEMS)
     return kept
 
 
 def password_vars(documents):
     """Names of the vault variables the people files reference."""
     names = set()
-    for _path, entries in collect(documents)["people"]:
+    for _path, entries in model_base.collect(documents)["people"]:
         for person in entries or []:
             if isinstance(person, dict) and person.get("password_var"):
                 names.add(person["password_var"])

@@ -22,47 +22,13 @@ import copy
 import re
 
 try:  # the validator, the governance runner and the tests: module_utils/ is on sys.path
-    from omero_accounts_actions import describe, simulate
-    from omero_accounts_base import (
-        ADMIN_PRIVILEGES,
-        BUILTIN_GROUPS,
-        BUILTIN_USERS,
-        DEFAULT_SETTINGS,
-        PERMISSION_NAMES,
-        PERMISSIONS,
-        SYSTEM_GROUP,
-        USER_FIELDS,
-        USER_GROUP,
-        permissions_string,
-    )
-    from omero_accounts_data import (
-        deletion_targets,
-        kept_line,
-        sorted_targets,
-        split_shared,
-        transfer_targets,
-    )
+    import omero_accounts_actions as model_actions
+    import omero_accounts_base as model_base
+    import omero_accounts_data as model_data
 except ImportError:  # an Ansible module: AnsiballZ ships module_utils as ansible.module_utils.*
-    from ansible.module_utils.omero_accounts_actions import describe, simulate
-    from ansible.module_utils.omero_accounts_base import (
-        ADMIN_PRIVILEGES,
-        BUILTIN_GROUPS,
-        BUILTIN_USERS,
-        DEFAULT_SETTINGS,
-        PERMISSION_NAMES,
-        PERMISSIONS,
-        SYSTEM_GROUP,
-        USER_FIELDS,
-        USER_GROUP,
-        permissions_string,
-    )
-    from ansible.module_utils.omero_accounts_data import (
-        deletion_targets,
-        kept_line,
-        sorted_targets,
-        split_shared,
-        transfer_targets,
-    )
+    from ansible.module_utils import omero_accounts_actions as model_actions
+    from ansible.module_utils import omero_accounts_base as model_base
+    from ansible.module_utils import omero_accounts_data as model_data
 
 
 class PlanError(ValueError):
@@ -119,7 +85,7 @@ def plan(current, groups=(), users=(), departed=(), settings=None, passwords_giv
     ``PlanError`` naming the person or group and the server rule for any action the real server
     would refuse (``check_plan``).
     """
-    settings = dict(DEFAULT_SETTINGS, **(settings or {}))
+    settings = dict(model_base.DEFAULT_SETTINGS, **(settings or {}))
     passwords_given = set(passwords_given)
     departing = {d["omename"] for d in departed}
     _refuse_builtins(groups, users, departed)
@@ -140,10 +106,10 @@ def plan(current, groups=(), users=(), departed=(), settings=None, passwords_giv
 
 def _refuse_builtins(groups, users, departed):
     for spec in list(users) + list(departed):
-        if spec["omename"] in BUILTIN_USERS:
+        if spec["omename"] in model_base.BUILTIN_USERS:
             raise PlanError(f"user {spec['omename']!r}: OMERO's built-in account is never managed by the inventory")
     for g in groups:
-        if g["name"] in BUILTIN_GROUPS:
+        if g["name"] in model_base.BUILTIN_GROUPS:
             raise PlanError(f"group {g['name']!r}: OMERO's built-in group is never managed by the inventory")
 
 
@@ -153,12 +119,12 @@ def _plan_groups(groups, cur_groups):
     actions = []
     for g in groups:
         name = g["name"]
-        perms = permissions_string(g["permissions"]) if g.get("permissions") else None
+        perms = model_base.permissions_string(g["permissions"]) if g.get("permissions") else None
         if g.get("state") == "absent":
             continue
         if name not in cur_groups:
             actions.append({"action": "create_group", "group": name,
-                            "permissions": perms or PERMISSIONS["private"],
+                            "permissions": perms or model_base.PERMISSIONS["private"],
                             "description": g.get("description") or ""})
             continue
         actions.extend(_group_changes(g, cur_groups[name], perms))
@@ -176,7 +142,7 @@ def _group_changes(g, cur, perms):
                 "group {}: changing {} to private deletes every link, comment, rating, ROI and rendering setting "
                 "between different owners (Chmod2, blitz-chmod-rules.xml); it is opt-in: set "
                 "allow_downgrade: true for this group (check mode lists what would be deleted)".format(
-                    name, PERMISSION_NAMES.get(cur["permissions"], cur["permissions"])))
+                    name, model_base.PERMISSION_NAMES.get(cur["permissions"], cur["permissions"])))
         actions.append({"action": "chmod_group", "group": name, "before": cur["permissions"], "after": perms,
                         "downgrade": downgrade, "would_delete": None})
     if g.get("description") is not None and g["description"] != (cur.get("description") or ""):
@@ -223,18 +189,18 @@ class _Wishes:
         if u.get("default_group"):
             target.add(u["default_group"])
         if u.get("active") is True:
-            target.add(USER_GROUP)
+            target.add(model_base.USER_GROUP)
         for group in target:
             if not self.is_member(name, group):
                 self.want(name, group, True)
         if name in self.cur_users:
             have = set(self.cur_users[name]["groups"])
-            if u.get("active") is False and USER_GROUP in have:
-                self.want(name, USER_GROUP, False)
-            if u.get("admin") is False and SYSTEM_GROUP in have:
-                self.want(name, SYSTEM_GROUP, False)
+            if u.get("active") is False and model_base.USER_GROUP in have:
+                self.want(name, model_base.USER_GROUP, False)
+            if u.get("admin") is False and model_base.SYSTEM_GROUP in have:
+                self.want(name, model_base.SYSTEM_GROUP, False)
             if u.get("groups_state") == "exact":
-                for group in have - target - set(BUILTIN_GROUPS):
+                for group in have - target - set(model_base.BUILTIN_GROUPS):
                     self.want(name, group, False)
 
 
@@ -272,7 +238,7 @@ def _plan_users(users, cur_users, adds, passwords_given, settings):
             continue
         cur = cur_users[name]
         changes = {}
-        for field in USER_FIELDS:
+        for field in model_base.USER_FIELDS:
             if u.get(field) is not None and u[field] != (cur.get(field) or ""):
                 changes[field] = u[field]
         if changes:
@@ -283,7 +249,7 @@ def _plan_users(users, cur_users, adds, passwords_given, settings):
 
 def _create_user(u, groups_wanted, passwords_given, settings):
     name = u["omename"]
-    groups_new = sorted(groups_wanted - {SYSTEM_GROUP, USER_GROUP})
+    groups_new = sorted(groups_wanted - {model_base.SYSTEM_GROUP, model_base.USER_GROUP})
     default = u.get("default_group") or (groups_new[0] if groups_new else None)
     if default is None:
         raise PlanError(f"user {name!r}: a new user needs a default group (or at least one group)")
@@ -294,7 +260,7 @@ def _create_user(u, groups_wanted, passwords_given, settings):
     other = [g for g in groups_new if g != default]
     admin = bool(u.get("admin"))
     return {"action": "create_user", "user": name,
-            "fields": {f: u.get(f) or "" for f in USER_FIELDS},
+            "fields": {f: u.get(f) or "" for f in model_base.USER_FIELDS},
             "default_group": default, "groups": other,
             "active": u.get("active", True) is not False,
             "admin_privileges": sorted(u["admin_privileges"]) if admin and u.get("admin_privileges") is not None else None,
@@ -321,7 +287,7 @@ def _plan_rights_taken(groups, current, removes, departing):
     for user in sorted(removes):
         if not removes[user]:
             continue
-        left = set(cur_users[user]["groups"]) - removes[user] - {USER_GROUP, SYSTEM_GROUP}
+        left = set(cur_users[user]["groups"]) - removes[user] - {model_base.USER_GROUP, model_base.SYSTEM_GROUP}
         default = cur_users[user]["groups"][0] if cur_users[user]["groups"] else None
         if left and default not in removes[user]:
             actions.append({"action": "remove_groups", "user": user, "groups": sorted(removes[user])})
@@ -340,17 +306,17 @@ def _plan_admins(users, cur_users):
             continue
         want_privs = sorted(u["admin_privileges"])
         have_privs = cur_users[name].get("privileges")
-        in_system = SYSTEM_GROUP in cur_users[name]["groups"]
+        in_system = model_base.SYSTEM_GROUP in cur_users[name]["groups"]
         if not in_system or have_privs is None or sorted(have_privs) != want_privs:
             actions.append({"action": "set_privileges", "user": name,
                             "before": sorted(have_privs) if (in_system and have_privs is not None) else None,
                             "after": want_privs})
         if not in_system:
-            actions.append({"action": "add_groups", "user": name, "groups": [SYSTEM_GROUP]})
+            actions.append({"action": "add_groups", "user": name, "groups": [model_base.SYSTEM_GROUP]})
     for u in users:
         if u.get("admin") is True and u.get("admin_privileges") is None and u["omename"] in cur_users \
-                and SYSTEM_GROUP not in cur_users[u["omename"]]["groups"]:
-            actions.append({"action": "add_groups", "user": u["omename"], "groups": [SYSTEM_GROUP]})
+                and model_base.SYSTEM_GROUP not in cur_users[u["omename"]]["groups"]:
+            actions.append({"action": "add_groups", "user": u["omename"], "groups": [model_base.SYSTEM_GROUP]})
     return actions
 
 
@@ -358,7 +324,7 @@ def _plan_rights_given(groups, users, current, adds, late_removes):
     cur_groups, cur_users = current["groups"], current["users"]
     actions = []
     for user in sorted(adds):
-        groups_added = sorted(adds[user] - {SYSTEM_GROUP})
+        groups_added = sorted(adds[user] - {model_base.SYSTEM_GROUP})
         if groups_added:
             actions.append({"action": "add_groups", "user": user, "groups": groups_added})
     for u in users:
@@ -400,7 +366,7 @@ def _plan_passwords(users, cur_users, passwords_given, password_resets):
 def _plan_transfers(transfers, current):
     if not transfers:
         return []
-    active = {n: {"active": USER_GROUP in u["groups"]} for n, u in current["users"].items()}
+    active = {n: {"active": model_base.USER_GROUP in u["groups"]} for n, u in current["users"].items()}
     problems = transfer_problems(transfers, current.get("objects") or {}, active)
     if problems:
         raise PlanError("; ".join(problems))
@@ -411,7 +377,7 @@ def _plan_transfers(transfers, current):
             kind, oid = obj.split(":")
             targets.setdefault(kind, []).append(int(oid))
         actions.append({"action": "transfer_objects", "id": t["id"], "user": t["from"], "to": t["to"],
-                        "targets": sorted_targets(targets), "would_delete": None})
+                        "targets": model_data.sorted_targets(targets), "would_delete": None})
     return actions
 
 
@@ -426,10 +392,10 @@ def _plan_departures(departed, current, desired_groups, settings):
         name = d["omename"]
         if name not in cur_users:
             continue  # already deactivated (renamed) or never created
-        data, shared = split_shared(owned.get(name) or {})
+        data, shared = model_data.split_shared(owned.get(name) or {})
         actions.extend(_departure_data(d, data, shared, desired_groups, current))
         actions.extend(_park(name, cur_users[name], names, settings))
-        actions[-1]["kept"] = kept_line(shared, bool(d.get("delete_data")))
+        actions[-1]["kept"] = model_data.kept_line(shared, bool(d.get("delete_data")))
     return actions
 
 
@@ -438,11 +404,11 @@ def _departure_data(d, data, shared, desired_groups, current):
     group ``user`` stays, ROIs on others' images)."""
     name = d["omename"]
     if d.get("delete_data"):
-        targets = deletion_targets(data, shared)
+        targets = model_data.deletion_targets(data, shared)
         if not targets:
             return []
         return [{"action": "delete_data", "user": name, "targets": targets,
-                 "groups": sorted(set(data) | ({USER_GROUP} if shared.get("Annotation") else set())),
+                 "groups": sorted(set(data) | ({model_base.USER_GROUP} if shared.get("Annotation") else set())),
                  "would_delete": None}]
     actions = []
     rois = (current.get("roi_images") or {}).get(name, {})
@@ -455,7 +421,7 @@ def _departure_data(d, data, shared, desired_groups, current):
             raise PlanError(f"departed user {name!r}: their data cannot be transferred to themselves "
                             f"(group {group_name!r})")
         perms = (current["groups"].get(group_name) or {}).get("permissions", "rw----")
-        targets, kept = transfer_targets(name, to, perms, data[group_name], rois)
+        targets, kept = model_data.transfer_targets(name, to, perms, data[group_name], rois)
         if targets:
             actions.append(dict({"action": "transfer_data", "user": name, "group": group_name, "to": to,
                                  "targets": targets, "would_delete": None}, **({"kept_rois": kept} if kept else {})))
@@ -500,7 +466,7 @@ def check_plan(current, actions, desired_groups=None):
     DeleteOwned for the matching actions (adminOrPiOfGroups, adminOfUser, Chown2I, Delete2I).
     """
     caller = current.get("caller")
-    privileges = set(caller["privileges"]) if caller else set(ADMIN_PRIVILEGES)
+    privileges = set(caller["privileges"]) if caller else set(model_base.ADMIN_PRIVILEGES)
     me = caller["omename"] if caller else None
     need = {"create_group": "ModifyGroup", "update_group": "ModifyGroup", "chmod_group": "ModifyGroup",
             "create_user": "ModifyUser", "update_user": "ModifyUser", "rename_user": "ModifyUser",
@@ -513,35 +479,35 @@ def check_plan(current, actions, desired_groups=None):
         who = a.get("user") or a.get("group")
         privilege = need.get(a["action"])
         if privilege and privilege not in privileges:
-            raise PlanError(f"{describe(a)}: the session's account {me!r} lacks the {privilege} privilege "
+            raise PlanError(f"{model_actions.describe(a)}: the session's account {me!r} lacks the {privilege} privilege "
                             "(AdminImpl / graph request checks)")
         if a["action"] == "remove_groups":
             groups_left = [g for g in state["users"][who]["groups"] if g not in a["groups"]]
-            if {SYSTEM_GROUP, USER_GROUP} & set(a["groups"]) and who == "root":
+            if {model_base.SYSTEM_GROUP, model_base.USER_GROUP} & set(a["groups"]) and who == "root":
                 raise PlanError("user 'root' may never leave the 'system' or 'user' group (AdminImpl.removeGroups)")
-            if {SYSTEM_GROUP, USER_GROUP} & set(a["groups"]) and who == me:
+            if {model_base.SYSTEM_GROUP, model_base.USER_GROUP} & set(a["groups"]) and who == me:
                 raise PlanError(f"user {who!r} runs this session and may not remove themselves from 'system' or "
                                 "'user' (AdminImpl.removeGroups)")
             if not groups_left:
                 raise PlanError(f"user {who!r} would be left in no group (AdminImpl.removeGroups)")
-            if groups_left == [USER_GROUP]:
+            if groups_left == [model_base.USER_GROUP]:
                 raise PlanError(f"user {who!r} would be left in the 'user' group only, which OMERO refuses "
                                 "(AdminImpl.removeGroups): give them another group in the inventory, or mark them departed")
-        elif a["action"] == "set_default_group" and a["after"] == USER_GROUP or a["action"] == "create_user" and a["default_group"] == USER_GROUP:
+        elif a["action"] == "set_default_group" and a["after"] == model_base.USER_GROUP or a["action"] == "create_user" and a["default_group"] == model_base.USER_GROUP:
             raise PlanError(f"user {who!r}: the default group can never be 'user' (AdminImpl.setDefaultGroup)")
-        elif a["action"] == "rename_user" and (who in BUILTIN_USERS or a["to"] in BUILTIN_USERS):
+        elif a["action"] == "rename_user" and (who in model_base.BUILTIN_USERS or a["to"] in model_base.BUILTIN_USERS):
             raise PlanError(f"user {who!r}: root and guest can never be renamed (AdminImpl.copyAndSaveExperimenter)")
         elif a["action"] == "set_privileges" or (a["action"] == "create_user" and a["admin"]):
             # A new administrator without a privilege list is a full one: every privilege.
-            given = a["after"] if a["action"] == "set_privileges" else (a["admin_privileges"] or ADMIN_PRIVILEGES)
+            given = a["after"] if a["action"] == "set_privileges" else (a["admin_privileges"] or model_base.ADMIN_PRIVILEGES)
             extra = set(given) - privileges
             if extra:
                 raise PlanError(f"user {who!r}: the session's account {me!r} cannot give privileges it does not hold: "
                                 f"{', '.join(sorted(extra))} (AdminImpl.assertNoPrivilegeElevation)")
-        elif a["action"] == "add_groups" and SYSTEM_GROUP in a["groups"]:
+        elif a["action"] == "add_groups" and model_base.SYSTEM_GROUP in a["groups"]:
             granted = state["users"][who].get("privileges")
             if granted is None:
-                granted = ADMIN_PRIVILEGES
+                granted = model_base.ADMIN_PRIVILEGES
             if set(granted) - privileges:
                 raise PlanError(f"user {who!r}: joining 'system' would give privileges the session's account {me!r} "
                                 "does not hold (AdminImpl.assertNoPrivilegeElevation)")
@@ -552,5 +518,5 @@ def check_plan(current, actions, desired_groups=None):
             if a["group"] not in recipient_groups:
                 raise PlanError(f"departed user {who!r}: recipient {a['to']!r} is not a member of group {a['group']!r}, "
                                 "where the data stays (DMP: it stays accessible to that group)")
-        state = simulate(state, [a])
+        state = model_actions.simulate(state, [a])
     return state

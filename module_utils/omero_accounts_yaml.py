@@ -13,9 +13,9 @@ import datetime
 import re
 
 try:  # the validator, the governance runner and the tests: module_utils/ is on sys.path
-    from omero_accounts_base import MAX_PROBLEMS
+    import omero_accounts_base as model_base
 except ImportError:  # an Ansible module: AnsiballZ ships module_utils as ansible.module_utils.*
-    from ansible.module_utils.omero_accounts_base import MAX_PROBLEMS
+    from ansible.module_utils import omero_accounts_base as model_base
 
 
 def normalise(value):
@@ -103,8 +103,8 @@ class _Reader:
         try:
             for event in events:
                 self.event(event)
-                if len(self.problems) >= MAX_PROBLEMS:
-                    self.refuse("(file)", f"stopped reading after {MAX_PROBLEMS} problems")
+                if len(self.problems) >= model_base.MAX_PROBLEMS:
+                    self.refuse("(file)", f"stopped reading after {model_base.MAX_PROBLEMS} problems")
                     break
                 if self.done:
                     break

@@ -116,7 +116,7 @@ def test_site_runs_the_preflight_plays_first():
     # Then the last play stops every host.
     last = plays[-1]
     assert last["hosts"] == "all"
-    (stop,) = last["tasks"]
+    stop, _record = last["tasks"]  # then records the pass (test_roles_skip_the_checks_site_yml_ran)
     assert "ansible.builtin.fail" in stop and stop.get("any_errors_fatal") is True
     assert "ansible_play_hosts" in stop["vars"]["_preflight_report"]  # unreachable hosts count as failed
 
@@ -301,6 +301,26 @@ def test_preflight_passes_with_strong_secrets_and_checks_each_hosts_roles(invent
     for host, roles in expect.items():
         seen = {name.split(" : ", 1)[0] for name in ran(report, host) if " : " in name}
         assert seen & roles_with_checks == roles, f"{host}: {sorted(seen)}"
+        # The roles then skip their own preflight on this host (test_roles_skip_the_checks_site_yml_ran).
+        assert "Record that every check passed on this host" in ran(report, host), host
+
+
+def test_roles_skip_the_checks_site_yml_ran():
+    """site.yml runs each preflight once: a role's own include of tasks/preflight.yml is skipped on a host where
+    preflight.yml's last play recorded that every check passed; a playbook run alone still checks."""
+    last_play = _yaml(ROOT / "playbooks" / "preflight.yml")[-1]
+    names = [t["name"] for t in last_play["tasks"]]
+    assert names[-1] == "Record that every check passed on this host", names  # after the stop, never before
+    assert last_play["tasks"][-1]["ansible.builtin.set_fact"] == {"_site_preflight_passed": True}
+    roles = sorted(p.parent.parent.name for p in ROOT.glob("roles/*/tasks/preflight.yml"))
+    assert len(roles) > 10
+    for role in roles:
+        tasks = _yaml(ROOT / "roles" / role / "tasks" / "main.yml")
+        include = [t for t in tasks if (t.get("ansible.builtin.include_tasks") or {}).get("file") == "preflight.yml"]
+        assert len(include) == 1, f"{role}: tasks/main.yml must include preflight.yml once (include_tasks)"
+        when = include[0].get("when")
+        conditions = when if isinstance(when, list) else [when]
+        assert "not (_site_preflight_passed | default(false))" in conditions, f"{role}: {when}"
 
 
 @needs_ansible
@@ -357,6 +377,21 @@ def test_mail_without_verified_tls_stops_site_before_any_host_changes(inventory)
     assert "mail_relay_tls is none but mail_relay_host 'smtp.example.org' is not this host" in summary
     assert "governance_smtp_tls is none but governance_smtp_host 'smtp.example.org' is not this host" in summary
     assert "omero_server_config sets omero.mail.host to smtp.example.org, which is not this host" in summary
+
+
+@needs_ansible
+def test_backup_host_without_read_capabilities_stops_site_before_any_host_changes(inventory, tmp_path):
+    """A host whose services may hold neither CAP_DAC_READ_SEARCH nor CAP_DAC_OVERRIDE could never back up the
+    0600 files: PID 1's bounding set (here a status file with every bit but those two) stops the run."""
+    status = tmp_path / "status"
+    status.write_text("Name:\tsystemd\nCapBnd:\t000001fffffffff9\n")  # bits 1 and 2 cleared
+    proc, report = play(inventory, "site.yml", "-e", json.dumps({"__backup_init_status_file": str(status)}))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert [p["play"]["name"] for p in report["plays"]] == _preflight_play_names()
+    assert all(s["changed"] == 0 for s in report["stats"].values()), report["stats"]
+    assert "srv1: Check that a backup run may read sources owned by other users" in out, out[-4000:]
+    assert "neither CAP_DAC_READ_SEARCH nor CAP_DAC_OVERRIDE" in out and "000001fffffffff9" in out
 
 
 # --- The database's connection budget (playbooks/vars/database.yml, roles/postgresql/tasks/preflight.yml) ------

@@ -31,3 +31,13 @@ def mails(host):
 
 def pg_unit(host):
     return host.check_output("systemctl list-units --all --plain --no-legend 'postgresql@*' | awk '{print $1}' | head -1")
+
+
+def live_state(host):
+    """Files (sha256, owner, mode) under the backup paths and row counts, as omero-test-state reads them from the
+    role's config.json (the paths and the database are named there once)."""
+    return json.loads(host.check_output("/usr/local/bin/omero-test-state"))
+
+
+def backup_paths(host):
+    return host.check_output("/usr/local/bin/omero-test-state --paths").split()

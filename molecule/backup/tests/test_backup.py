@@ -1,14 +1,9 @@
 """Backup then restore of run 1 (done in side_effect.yml) reproduced the seeded files and rows exactly."""
 import json
 import re
-import time
 
-from conftest import complete_run_ids
-
-
-def _state(host, hv):
-    cmd = f"/usr/local/bin/omero-test-state {hv['backup_postgresql_port']} omero /OMERO /opt/omero/server/config /var/lib/omero-deploy /var/lib/omero-governance"
-    return json.loads(host.check_output(cmd))
+from conftest import complete_run_ids, live_state
+from polling import wait_on_host
 
 
 def test_seeded_state_is_substantial(host):
@@ -17,18 +12,18 @@ def test_seeded_state_is_substantial(host):
     assert seeded["tables"] == {"public.annotation": 20000, "public.image": 5000, "public.project": 12}
 
 
-def test_restored_files_equal_seeded_state(host, hv):
+def test_restored_files_equal_seeded_state(host):
     seeded = json.loads(host.check_output("cat /root/seeded-state.json"))
-    now = _state(host, hv)
+    now = live_state(host)
     missing = sorted(set(seeded["files"]) - set(now["files"]))
     extra = sorted(set(now["files"]) - set(seeded["files"]))
     differ = sorted(p for p in seeded["files"] if p in now["files"] and now["files"][p] != seeded["files"][p])
     assert (missing, extra, differ) == ([], [], [])
 
 
-def test_restored_row_counts_equal_seeded_state(host, hv):
+def test_restored_row_counts_equal_seeded_state(host):
     seeded = json.loads(host.check_output("cat /root/seeded-state.json"))
-    assert _state(host, hv)["tables"] == seeded["tables"]
+    assert live_state(host)["tables"] == seeded["tables"]
 
 
 def test_restored_database_owned_by_omero_and_usable(host, hv):
@@ -110,10 +105,12 @@ def test_concurrent_run_is_refused(host):
 
 
 def test_check_waits_for_a_running_command(host):
-    # The integrity check queues behind a running backup (here: a process holding the lock for 4 s).
-    host.check_output("setsid -f flock /run/lock/omero-backup.lock sleep 4 >/dev/null 2>&1")
-    time.sleep(0.5)
-    start = time.monotonic()
+    # The integrity check queues behind a running backup (here: a process holding the lock for 4 s, which
+    # marks when it holds the lock and, last, when it lets go): the check ends only after the release mark.
+    host.check_output("rm -f /run/test-lock-held /run/test-lock-released")
+    host.check_output("setsid -f flock /run/lock/omero-backup.lock "
+                      "sh -c 'touch /run/test-lock-held; sleep 4; touch /run/test-lock-released' >/dev/null 2>&1")
+    assert wait_on_host(host, "test -e /run/test-lock-held", timeout=60).rc == 0, "the lock holder never started"
     res = host.run("/usr/local/sbin/omero-backup check")
     assert res.rc == 0, res.stderr
-    assert time.monotonic() - start >= 3
+    assert host.file("/run/test-lock-released").exists, "the check ran while the lock was held"

@@ -3,13 +3,7 @@ restored state in only when the restore succeeded (side_effect.yml ran restore.y
 import json
 import re
 
-from conftest import complete_run_ids
-
-STATE = "/usr/local/bin/omero-test-state {port} omero /OMERO /opt/omero/server/config /var/lib/omero-deploy /var/lib/omero-governance"
-
-
-def _state(host, hv):
-    return json.loads(host.check_output(STATE.format(port=hv["backup_postgresql_port"])))
+from conftest import backup_paths, complete_run_ids, live_state
 
 
 def test_restore_without_confirmation_refused_and_changed_nothing(host):
@@ -53,7 +47,7 @@ def test_current_database_was_dumped_and_kept(host, hv):
 
 
 def test_no_staging_left_behind(host, hv):
-    for path in ("/OMERO", "/opt/omero/server/config", "/var/lib/omero-deploy", "/var/lib/omero-governance"):
+    for path in backup_paths(host):
         assert host.run(f"ls -A {path} | grep -c omero-restore").stdout.strip() == "0"
     dbs = host.check_output(f"runuser -u postgres -- psql -p {hv['backup_postgresql_port']} -tAc 'SELECT datname FROM pg_database'")
     assert "omero" in dbs.split() and "omero_restore_staging" not in dbs
@@ -62,7 +56,7 @@ def test_no_staging_left_behind(host, hv):
 def test_failed_restore_leaves_the_live_state(host, hv):
     """A restore that fails after the files were staged (the staging database cannot be created: its owner
     does not exist) swaps nothing in: same files, same rows, no staging left, the live dump kept anyway."""
-    before = _state(host, hv)
+    before = live_state(host)
     cfg = json.loads(host.check_output("grep -v '^#' /etc/omero-backup/config.json"))
     cfg["postgresql"]["owner"] = "no_such_role"
     host.check_output(f"umask 077; cat > /root/broken-config.json <<'EOF'\n{json.dumps(cfg)}\nEOF")
@@ -73,7 +67,7 @@ def test_failed_restore_leaves_the_live_state(host, hv):
     assert res.rc == 1, res.stdout + res.stderr
     assert "restore FAILED" in res.stderr and "createdb" in res.stderr
     assert "/OMERO/.omero-restore-staging" in res.stderr  # the files had been staged when it failed
-    assert _state(host, hv) == before
+    assert live_state(host) == before
     test_no_staging_left_behind(host, hv)
     # The live database was dumped and kept before anything else, as always.
     dumps_after = host.run("ls /var/lib/omero-backup/pre-restore/").stdout.split()
