@@ -126,6 +126,12 @@ def test_rendered_config_holds_the_production_settings(host):
     assert get("omero.server.nodedescriptors") == (
         "master:Blitz-0,Indexer-0,DropBox,MonitorServer,FileServer,Storm,PixelData-0,Processor-0,Processor-1,"
         "Tables-0,TestDropBox")
+    # omero-py's own rewrite of default.xml's master node (what `omero admin start` does) makes two processors.
+    layout = host.check_output(
+        f"{VENV}/bin/python -c 'import sys; from omero.util._process_defaultxml import _process_xml; "
+        "print(_process_xml(\"<node name=\\\"master\\\"><server-instance template=\\\"Glacier2Template\\\"/></node>\", sys.argv[1]))' "
+        f"{get('omero.server.nodedescriptors')}")
+    assert layout.count('template="ProcessorTemplate"') == 2 and 'index="1"' in layout, layout
     assert get("omero.policy.binary_access") == "+read,+write,+image,-plate"
     assert get("omero.jvmcfg.append.blitz") == "-Xss2m"
     assert get("omero.glacier2.IceSSL.Protocols") == "TLS1_2,TLS1_3"
