@@ -65,7 +65,11 @@ class _Simulation:
         lst.insert(0, group)
 
     def create_group(self, a):
-        self.groups[a["group"]] = dict(blank_group(a["group"]), permissions=a["permissions"], description=a["description"])
+        self.groups[a["group"]] = dict(blank_group(a["group"]), permissions=a["permissions"], description=a["description"],
+                                       config=dict(a.get("config") or {}))
+
+    def set_group_config(self, a):
+        self.groups[a["group"]]["config"] = dict(self.groups[a["group"]].get("config") or {}, **a["after"])
 
     def chmod_group(self, a):
         self.groups[a["group"]]["permissions"] = a["after"]
@@ -143,7 +147,7 @@ class _Simulation:
         getattr(self, kind)(a)
 
 
-_SIMULATED = ("create_group", "chmod_group", "update_group", "create_user", "update_user", "add_groups",
+_SIMULATED = ("create_group", "chmod_group", "update_group", "set_group_config", "create_user", "update_user", "add_groups",
               "remove_groups", "set_default_group", "add_group_owners", "remove_group_owners", "set_privileges",
               "rename_user")
 
@@ -208,6 +212,8 @@ def describe(action):
         return line
     if kind == "update_group":
         return "update description of group {}".format(a["group"])
+    if kind == "set_group_config":
+        return "set {} of group {}".format(", ".join(f"{k}={v}" for k, v in sorted(a["after"].items())), a["group"])
     if kind == "create_user":
         return "create user {} in {}".format(a["user"], ", ".join([a["default_group"]] + a["groups"]))
     if kind == "update_user":
