@@ -497,7 +497,9 @@ def prune_sent(state, today, keep_days=2 * 366):
 # Report
 # --------------------------------------------------------------------------------------------------
 
-REPORT_COLUMNS = ("section", "subject", "detail", "value", "flag", "cost")
+REPORT_COLUMNS = ("section", "subject", "detail", "value", "flag", "cost",
+                  # billing rows only (module omero_governance_billing): the period, days used, GB-days
+                  "billing_period", "days_used", "gb_days")
 
 
 def report_rows(result):

@@ -226,7 +226,7 @@ class Store:
         obj.setLdap(rbool(g["ldap"]))
         obj.getDetails().setPermissions(omero.model.PermissionsI(g["permissions"]))
         # AdminImpl.lookupGroups/getGroup fetch the memberships, not the config (left null); IQuery.get loads it.
-        obj.setConfig([omero.model.NamedValue(n, v) for n, v in g["config"]] if with_config else None)
+        obj.setConfig([omero.model.NamedValue(n, v) for n, v in g.get("config") or []] if with_config else None)
         if with_members:
             for uid in self.member_ids(gid):
                 link = omero.model.GroupExperimenterMapI()
