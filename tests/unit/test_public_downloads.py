@@ -6,24 +6,21 @@ omeroweb/decorators.py), and the preflight checks that keep it in agreement with
 ansible-playbook on the controller, connection local into a temporary folder: the role's own defaults, vars,
 template and preflight tasks; nothing else runs.
 """
-import json
-import os
-import pathlib
 import re
-import shlex
-import subprocess
 import sys
 
 import pytest
-import yaml
+from omero_accounts_expand import PUBLIC_BINARY_ACCESS
+from role_playbook import (
+    PLAYBOOK_BIN,
+    ROOT,
+    config_sets,
+    render_role_template,
+    run_playbook,
+)
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-PLAYBOOK_BIN = pathlib.Path(sys.executable).with_name("ansible-playbook")
 if not PLAYBOOK_BIN.exists():
     pytest.skip(f"ansible-playbook not found next to {sys.executable}", allow_module_level=True)
-sys.path.insert(0, str(ROOT / "module_utils"))
-from omero_accounts_expand import PUBLIC_BINARY_ACCESS
-
 WEB = ROOT / "roles" / "omero_web"
 DOWNLOADS = ["/webgateway/archived_files/download/51/", "/webclient/download_placeholder/?ids=image-51",
              "/webclient/get_original_file/7/", "/webgateway/download_as/51/", "/webgateway/original_file_paths/51/"]
@@ -34,37 +31,16 @@ SCRIPTS = ["/webclient/script_ui/12/", "/webclient/figure_script/SplitView/", "/
 NEVER = ["/webadmin/", "/api/v0/"]  # (changes are POSTs: omero.web.public.get_only refuses them)
 
 
-def _run(tmp_path, playbook, extra, inventory=None):
-    book = tmp_path / "play.yml"
-    book.write_text(yaml.safe_dump(playbook, sort_keys=False))
-    inv = tmp_path / "hosts.yml"
-    inv.write_text(yaml.safe_dump(inventory or {"all": {"hosts": {"web1": {}}}}))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_ROLES_PATH=str(ROOT / "roles"),
-               ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_HOST_KEY_CHECKING="false")
-    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    return subprocess.run([str(PLAYBOOK_BIN), "-i", str(inv), str(book), "-e", json.dumps(dict(local, **extra))],
-                          capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path, check=False)
-
-
 def _render(tmp_path, **extra):
     """The role's public-user configuration file for these variables, after the role's preflight check."""
-    out = tmp_path / "50-public-user.omero"
-    playbook = [{"hosts": "web1", "gather_facts": False,
-                 "vars_files": [str(WEB / "defaults" / "main.yml"), str(WEB / "vars" / "main.yml")],
-                 "tasks": [{"ansible.builtin.import_tasks": str(WEB / "tasks" / "public_filter.yml")},
-                           {"ansible.builtin.template": {"src": str(WEB / "templates" / "public-user.omero.j2"),
-                                                         "dest": str(out), "mode": "0600"}}]}]
-    proc = _run(tmp_path, playbook, dict({"omero_web_public_enabled": True,
-                                          "omero_web_public_password": "not-a-real-secret-0"}, **extra))
-    return proc, (out.read_text() if out.exists() else None)
+    return render_role_template(
+        tmp_path, "omero_web", "public-user.omero.j2",
+        dict({"omero_web_public_enabled": True, "omero_web_public_password": "not-a-real-secret-0"}, **extra),
+        tasks=[{"ansible.builtin.import_tasks": str(WEB / "tasks" / "public_filter.yml")}])
 
 
 def _filter(rendered):
-    for line in rendered.splitlines():
-        words = shlex.split(line) if line.startswith("config set") else []
-        if words[3:4] == ["omero.web.public.url_filter"]:
-            return re.compile(words[4])
-    raise AssertionError(f"no omero.web.public.url_filter in {rendered}")
+    return re.compile(config_sets(rendered)["omero.web.public.url_filter"])
 
 
 @pytest.mark.parametrize("downloads", [False, True])
@@ -107,7 +83,7 @@ def _accounts_preflight(tmp_path, web_vars, accounts_downloads):
              "omero_accounts_controller_python": sys.executable,
              "omero_accounts_admin_password": "Strong-Admin-Passw0rd-For-Tests!",
              "omero_accounts_public_downloads": accounts_downloads}
-    return _run(tmp_path, playbook, extra, inventory)
+    return run_playbook(tmp_path, playbook, extra, inventory)
 
 
 @pytest.mark.parametrize("web_vars, agree", [
