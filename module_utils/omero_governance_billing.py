@@ -20,7 +20,7 @@ plots each group's GB per day over the period.
 
 import datetime
 
-from omero_governance import GB, _notice, add_months, to_date
+from omero_governance import GB, _notice, add_months, line_svg, to_date
 
 FREE_MONTHS = 1  # DMP: "créé temporairement pour une durée d'1 mois"
 COLUMNS = ("billing_period", "days_used", "gb_days")
@@ -111,19 +111,5 @@ def billing(config, history, logins, today, support):
 def bill_svg(bill, width=480, height=160):
     """GB per day over the billable window (inline SVG: no plotting library on the server host)."""
     days = sorted(bill["per_day"])
-    values = [(bill["per_day"][d] or 0) / GB for d in days]
-    top = max(values) or 1
-    pad, n = 30, len(days)
-
-    def x(i):
-        return pad + (width - 2 * pad) * (i / (n - 1) if n > 1 else 0.5)
-
-    def y(v):
-        return height - pad - (height - 2 * pad) * v / top
-
-    points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-            f'aria-label="GB per day of {bill["group"]}"><polyline fill="none" stroke="#d62728" stroke-width="2" '
-            f'points="{points}"/><text x="{pad}" y="15" font-size="12">{bill["group"]}: {top:.3f} GB</text>'
-            f'<text x="{pad}" y="{height - 8}" font-size="12">{days[0]}</text><text x="{width - pad}" '
-            f'y="{height - 8}" font-size="12" text-anchor="end">{days[-1]}</text></svg>')
+    return line_svg(days, [(bill["per_day"][d] or 0) / GB for d in days], f"GB per day of {bill['group']}",
+                    f"{bill['group']}: ", width, height, color="#d62728")
