@@ -203,7 +203,8 @@ def describe(action):
     a = action
     kind = a["action"]
     if kind == "create_group":
-        return "create group {} ({})".format(a["group"], PERMISSION_NAMES.get(a["permissions"], a["permissions"]))
+        line = "create group {} ({})".format(a["group"], PERMISSION_NAMES.get(a["permissions"], a["permissions"]))
+        return line + "".join(f", {k}={v}" for k, v in sorted((a.get("config") or {}).items()))
     if kind == "chmod_group":
         line = "change permissions of group {} from {} to {}".format(
             a["group"], PERMISSION_NAMES.get(a["before"], a["before"]), PERMISSION_NAMES.get(a["after"], a["after"]))

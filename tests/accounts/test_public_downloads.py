@@ -38,6 +38,7 @@ def test_group_policy_set_at_creation_and_enforced(target, public, downloads, po
     inv.public_downloads = downloads
     result = inv.run()
     assert result["changed"] is True, result.get("msg")
+    assert f"create group {inv.n('public-data')} (read-only), omero.policy.binary_access={policy}" in result["actions"]
     with target.session() as s:
         assert s.group_config(inv.n("public-data")) == {"omero.policy.binary_access": policy}
     image = _image(inv)
