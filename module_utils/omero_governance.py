@@ -234,7 +234,7 @@ def governance_config(documents):
     external = []
     for _path, entries in by_kind.get("external_groups", []):
         for g in entries or []:
-            external.append({k: g.get(k) for k in ("name", "site", "created", "expires", "quota_gb")}
+            external.append({k: g.get(k) for k in ("name", "site", "created", "expires", "quota_gb", "billed")}
                             | {"owners": list(g.get("owners") or []), "members": list(g.get("members") or [])})
     referents = []
     for _path, ref in by_kind.get("referents", []):

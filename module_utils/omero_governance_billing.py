@@ -82,7 +82,7 @@ def billing(config, history, logins, today, support):
     first, last, period = billing_period(today)
     notices, rows, bills = [], [], []
     for group in config["external_groups"]:
-        window = billable_window(group, first, last)
+        window = billable_window(group, first, last) if group.get("billed") else None
         if window is None:
             continue
         bill = group_bill(group, history, logins, *window)

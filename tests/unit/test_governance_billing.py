@@ -11,7 +11,7 @@ from omero_governance_billing import (
 
 GB = 1000 ** 3
 D = datetime.date
-GROUP = {"name": "ext-x", "site": "Lab X", "created": "2026-12-10", "expires": "2027-03-31", "quota_gb": 100,
+GROUP = {"name": "ext-x", "site": "Lab X", "created": "2026-12-10", "expires": "2027-03-31", "quota_gb": 100, "billed": True,
          "owners": ["owner"], "members": ["owner", "ext", "ext2"]}
 CONFIG = {"external_groups": [GROUP, dict(GROUP, name="ext-new", created="2027-01-20")]}
 
@@ -67,3 +67,10 @@ def test_an_expired_group_is_still_billed_for_its_volume_and_flagged():
                            _history({"2027-01-01": 5 * GB}), [], D(2027, 2, 3), "s@example.org")
     assert rows[0]["days_used"] == "0" and rows[0]["gb_days"] == f"{22 * 5:.3f}"
     assert rows[0]["flag"] == "expired on 2027-01-27"
+
+
+def test_a_group_not_billed_is_never_billed():
+    # Without billed: true the validator keeps its lifetime to one month: past it, it has expired (data kept).
+    _n, rows, _b = billing({"external_groups": [dict(GROUP, billed=False, expires="2027-01-10")]},
+                           _history({"2027-01-01": 5 * GB}), [("ext", "2027-01-12")], D(2027, 2, 3), "s@example.org")
+    assert rows == []

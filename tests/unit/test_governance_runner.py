@@ -233,7 +233,7 @@ def test_an_external_group_past_its_month_is_billed_to_support(world):
     owner's login do not count) and the GB-days, in the CSV, the HTML (with the plot) and a mail to support."""
     store, sink = world["server"].store, world["sink"]
     cfg = dict(world["cfg"], inventory=dict(INVENTORY, external_groups=[
-        dict(INVENTORY["external_groups"][0], created="2026-12-10")]))
+        dict(INVENTORY["external_groups"][0], created="2026-12-10", billed=True)]))
     uids = world["uids"]
     seed.login_sessions(store).extend([(uids["ext"], "2027-01-12"), (uids["ext"], "2027-01-15"),
                                        (uids["ext"], "2027-01-16", 0), (uids["owner"], "2027-01-18")])
