@@ -51,7 +51,11 @@ class _Simulation:
         lst.insert(0, group)
 
     def create_group(self, a):
-        self.groups[a["group"]] = dict(blank_group(a["group"]), permissions=a["permissions"], description=a["description"])
+        self.groups[a["group"]] = dict(blank_group(a["group"]), permissions=a["permissions"], description=a["description"],
+                                       config=dict(a.get("config") or {}))
+
+    def set_group_config(self, a):
+        self.groups[a["group"]]["config"] = dict(self.groups[a["group"]].get("config") or {}, **a["after"])
 
     def chmod_group(self, a):
         self.groups[a["group"]]["permissions"] = a["after"]
@@ -129,7 +133,7 @@ class _Simulation:
         getattr(self, kind)(a)
 
 
-_SIMULATED = ("create_group", "chmod_group", "update_group", "create_user", "update_user", "add_groups",
+_SIMULATED = ("create_group", "chmod_group", "update_group", "set_group_config", "create_user", "update_user", "add_groups",
               "remove_groups", "set_default_group", "add_group_owners", "remove_group_owners", "set_privileges",
               "rename_user")
 
@@ -185,7 +189,8 @@ def describe(action):
     a = action
     kind = a["action"]
     if kind == "create_group":
-        return "create group {} ({})".format(a["group"], model_base.PERMISSION_NAMES.get(a["permissions"], a["permissions"]))
+        line = "create group {} ({})".format(a["group"], model_base.PERMISSION_NAMES.get(a["permissions"], a["permissions"]))
+        return line + "".join(f", {k}={v}" for k, v in sorted((a.get("config") or {}).items()))
     if kind == "chmod_group":
         line = "change permissions of group {} from {} to {}".format(
             a["group"], model_base.PERMISSION_NAMES.get(a["before"], a["before"]), model_base.PERMISSION_NAMES.get(a["after"], a["after"]))
@@ -194,6 +199,8 @@ def describe(action):
         return line
     if kind == "update_group":
         return "update description of group {}".format(a["group"])
+    if kind == "set_group_config":
+        return "set {} of group {}".format(", ".join(f"{k}={v}" for k, v in sorted(a["after"].items())), a["group"])
     if kind == "create_user":
         return "create user {} in {}".format(a["user"], ", ".join([a["default_group"]] + a["groups"]))
     if kind == "update_user":

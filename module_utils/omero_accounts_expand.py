@@ -13,6 +13,14 @@ try:  # the validator, the governance runner and the tests: module_utils/ is on 
 except ImportError:  # an Ansible module: AnsiballZ ships module_utils as ansible.module_utils.*
     from ansible.module_utils import omero_accounts_base as model_base
 
+# The public group's own download policy (OMERO.server reads a group's ``config`` entry of this name:
+# ome/omero-server src/main/java/ome/security/policy/BinaryAccessPolicy.java, groupRestrictions).
+BINARY_ACCESS_KEY = "omero.policy.binary_access"
+# "-read": only those who may edit an image (its owner, the group's owners, administrators) download its
+# originals; everyone else - the public user, other members - is refused (BinaryAccessPolicy.isRestricted,
+# "Example 1" of omero-server.properties). "+read,+write,+image": the server's default, spelled out.
+PUBLIC_BINARY_ACCESS = {False: "-read", True: "+read,+write,+image"}
+
 
 class _Desired:
     """The groups being built and who joins them."""
@@ -122,10 +130,12 @@ def _departed(name, person, leaders):
     }
 
 
-def expand(documents, today=None):
+def expand(documents, today=None, public_downloads=False):
     """Expand validated documents into the desired state.
 
-    Returns ``{"groups": [...], "users": [...], "departed": [...], "settings": {...},
+    ``public_downloads``: whether anyone who sees the public group's images may download their original
+    files (its ``config`` entry ``omero.policy.binary_access``; the web's public-user filter follows the
+    same setting). Returns ``{"groups": [...], "users": [...], "departed": [...], "settings": {...},
     "reports": {...}}``; groups and users are sorted by name so the output is stable.
     """
     by_kind = model_base.collect(documents)
@@ -146,6 +156,7 @@ def expand(documents, today=None):
         desired.add_group(pub["name"], pub.get("permissions", "read-only"),
                           pub.get("description") or "Public data (Etalab 2.0 / CC-BY), read-only for everyone",
                           pub.get("owners") or [], list(pub.get("members") or []))
+        desired.groups[pub["name"]]["config"] = {BINARY_ACCESS_KEY: PUBLIC_BINARY_ACCESS[bool(public_downloads)]}
     reports = {"expired_external_groups": [], "external_groups": []}
     today = today or datetime.date.today()
     for _path, ext in by_kind["external_groups"]:

@@ -433,9 +433,11 @@ class _Checks:
         if created and expires:
             if expires <= created:
                 self.add(path, f"{key}.expires", "expires on or before its creation date")
-            elif expires > _add_month(created):
+            elif expires > _add_month(created) and group.get("billed") is not True:
+                # DMP section 6: one month, unless the laboratory is billed for the time past it.
                 self.add(path, f"{key}.expires",
-                         f"lifetime over one month (created {created}, expires {expires}, latest allowed {_add_month(created)})")
+                         f"lifetime over one month (created {created}, expires {expires}, latest allowed {_add_month(created)}); "
+                         "a group used longer is billed: set billed: true")
         quota = group.get("quota_gb")
         if isinstance(quota, (int, float)) and quota > self.settings["external_quota_gb_max"]:
             self.add(path, f"{key}.quota_gb",

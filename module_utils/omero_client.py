@@ -174,6 +174,30 @@ class OmeroAccounts:
         self._state = {"groups": groups, "users": users, "caller": caller}
         return self._state
 
+    def read_group_config(self, names):
+        """Fill ``config`` ({key: value}) of the named existing groups: one IQuery.get each.
+
+        lookupGroups does not load a group's config (AdminImpl.lookupGroups fetches the memberships only);
+        IQuery.get returns the group with it, as OMERO's own ``omero obj map-get`` reads it. Entries of one
+        key are joined with "," (the server takes the union: BinaryAccessPolicy.groupRestrictions)."""
+        for name in sorted(set(names) & set(self._state["groups"])):
+            group = self._state["groups"][name]
+            obj = self.session.getQueryService().get("ExperimenterGroup", group["id"], CROSS_GROUP)
+            config = {}
+            for nv in obj.getConfig() or []:
+                if nv is not None:
+                    config[nv.name] = ",".join(filter(None, (config.get(nv.name), nv.value)))
+            group["config"] = config
+
+    def _set_group_config(self, name, values):
+        """Replace the group's entries of each key in ``values`` by one entry; others stay (IUpdate on the
+        group, as ``omero obj map-set ExperimenterGroup:<id> config <key> <value>`` does)."""
+        obj = self.session.getQueryService().get("ExperimenterGroup", self._gid(name), CROSS_GROUP)
+        kept = [nv for nv in (obj.getConfig() or []) if nv is not None and nv.name not in values]
+        obj.setConfig(kept + [omero.model.NamedValue(k, v) for k, v in sorted(values.items())])
+        self.session.getUpdateService().saveAndReturnObject(obj)
+        self._state["groups"][name]["config"] = dict(self._state["groups"][name].get("config") or {}, **values)
+
     def read_owned(self, names):
         """{omename: {group name: {class: [ids]}}}: what each named person owns, one query per class for all."""
         state = self._state
@@ -440,9 +464,14 @@ class OmeroAccounts:
             g.setDescription(rstring(a["description"]))
             g.setLdap(rbool(False))
             g.getDetails().setPermissions(omero.model.PermissionsI(a["permissions"]))
+            # SimpleRoleProvider.copyGroup keeps the config given to createGroup.
+            g.setConfig([omero.model.NamedValue(k, v) for k, v in sorted((a.get("config") or {}).items())])
             gid = self.admin.createGroup(g)
             state["groups"][a["group"]] = {"id": gid, "name": a["group"], "permissions": a["permissions"],
-                                           "description": a["description"], "owners": [], "members": []}
+                                           "description": a["description"], "owners": [], "members": [],
+                                           "config": dict(a.get("config") or {})}
+        elif kind == "set_group_config":
+            self._set_group_config(a["group"], a["after"])
         elif kind == "chmod_group":
             self._chmod(a, False)
             state["groups"][a["group"]]["permissions"] = a["after"]

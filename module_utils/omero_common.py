@@ -131,10 +131,13 @@ class Records:
         self.save("deactivated.json", table)
 
 
-def _read(conn, admins, departing, transfers):
-    """The server's state in bulk; the data of the departing; the transfers' objects, less the transfers the
-    server cannot do (``refused``, with the reason)."""
+def _read(conn, admins, departing, transfers, configured=()):
+    """The server's state in bulk; the config of the groups that manage some (``configured``); the data of
+    the departing; the transfers' objects, less the transfers the server cannot do (``refused``, with the
+    reason)."""
     current = conn.read_state(privileges_of=admins)
+    if configured:
+        conn.read_group_config(configured)
     refused = []
     if departing & set(current["users"]):
         conn.read_owned(sorted(departing & set(current["users"])))
@@ -193,7 +196,8 @@ def reconcile(module, groups=(), users=(), departed=(), settings=None, passwords
         with OmeroAccounts(p["host"], p["port"], p["admin_user"], p["admin_password"], protocol=p["protocol"],
                            on_progress=module.log) as conn:
             progress = conn.progress  # graph requests' steps, also in the log (module.log)
-            current, transfers, refused = _read(conn, admins, departing, transfers)
+            configured = [g["name"] for g in groups if g.get("config")]
+            current, transfers, refused = _read(conn, admins, departing, transfers, configured)
             remade = _remake_links(conn, records, module.check_mode)
             resets = [n for n in resets if n in current["users"]]
             try:

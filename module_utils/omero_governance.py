@@ -234,7 +234,7 @@ def governance_config(documents):
     external = []
     for _path, entries in by_kind.get("external_groups", []):
         for g in entries or []:
-            external.append({k: g.get(k) for k in ("name", "site", "created", "expires", "quota_gb")}
+            external.append({k: g.get(k) for k in ("name", "site", "created", "expires", "quota_gb", "billed")}
                             | {"owners": list(g.get("owners") or []), "members": list(g.get("members") or [])})
     referents = []
     for _path, ref in by_kind.get("referents", []):
@@ -497,7 +497,9 @@ def prune_sent(state, today, keep_days=2 * 366):
 # Report
 # --------------------------------------------------------------------------------------------------
 
-REPORT_COLUMNS = ("section", "subject", "detail", "value", "flag", "cost")
+REPORT_COLUMNS = ("section", "subject", "detail", "value", "flag", "cost",
+                  # billing rows only (module omero_governance_billing): the period, days used, GB-days
+                  "billing_period", "days_used", "gb_days")
 
 
 def report_rows(result):
@@ -509,7 +511,12 @@ def growth_svg(history, width=640, height=200):
     days = sorted(history)
     if not days:
         return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"><text x="10" y="20">no samples yet</text></svg>'
-    values = [history[d]["total"] for d in days]
+    return line_svg(days, [history[d]["total"] / GB for d in days], "total usage per day", "", width, height)
+
+
+def line_svg(days, values, label, title, width, height, color="#1f77b4"):
+    """An inline SVG line of ``values`` (GB) over ``days`` (at least one), the top value and the first and last day
+    written on it; ``label``: its accessible name, ``title``: text before the top value."""
     top = max(values) or 1
     pad = 30
     n = len(days)
@@ -521,8 +528,8 @@ def growth_svg(history, width=640, height=200):
         return height - pad - (height - 2 * pad) * v / top
 
     points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="total usage per day">'
-            f'<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="{points}"/>'
-            f'<text x="{pad}" y="15" font-size="12">{top / GB:.3f} GB</text>'
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="{label}">'
+            f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{points}"/>'
+            f'<text x="{pad}" y="15" font-size="12">{title}{top:.3f} GB</text>'
             f'<text x="{pad}" y="{height - 8}" font-size="12">{days[0]}</text>'
             f'<text x="{width - pad}" y="{height - 8}" font-size="12" text-anchor="end">{days[-1]}</text></svg>')

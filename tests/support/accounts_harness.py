@@ -20,6 +20,7 @@ from shutil import which as shutil_which
 
 import omero
 import omero.clients
+import omero.constants.permissions
 import omero.model
 import omero.sys
 import omero_governance
@@ -257,6 +258,18 @@ class Session:
                 "description": g.getDescription().val if g.getDescription() is not None else "",
                 "members": sorted(names[m] for m in members), "owners": sorted(names[o] for o in owners)}
 
+    def group_config(self, name):
+        """The group's own config as {key: value}, read as OMERO's ``omero obj map-get`` reads it (IQuery.get)."""
+        gid = self.admin.lookupGroup(name).getId().val
+        group = self.sf.getQueryService().get("ExperimenterGroup", gid, {"omero.group": "-1"})
+        return {nv.name: nv.value for nv in group.getConfig() or [] if nv is not None}
+
+    def can_download(self, image):
+        """What OMERO.web asks before it offers the originals (BlitzObjectWrapper.canDownload): whether the
+        server marked the image with BinaryAccessPolicy's restriction for this session."""
+        obj = self.sf.getQueryService().get("Image", image)  # in the session's group (the public group here)
+        return not obj.getDetails().getPermissions().isRestricted(omero.constants.permissions.BINARYACCESS)
+
     def user(self, omename):
         e = self.admin.lookupExperimenter(omename)
         groups = [link.getParent().getName().val for link in e.copyGroupExperimenterMap()]
@@ -286,6 +299,8 @@ class Inventory:
         self.settings = {}
         self.external = []
         self.transfers = []
+        self.public = None  # the public group's file (public_group), when the test has one
+        self.public_downloads = False  # validate-inventory --public-downloads allow|deny
 
     def n(self, name):
         """A name with this run's prefix (empty against the stand-in)."""
@@ -334,13 +349,15 @@ class Inventory:
             docs["inv/accounts/external_groups.yml"] = {"external_groups": self.external}
         if self.transfers:
             docs["inv/accounts/transfers.yml"] = {"transfers": self.transfers}
+        if self.public:
+            docs["inv/accounts/public.yml"] = {"public_group": self.public}
         return docs
 
     def desired(self, today=None):
         docs = self.documents()
         problems = semantic_problems(docs) + omero_governance.governance_problems(docs)
         assert not problems, problems
-        return expand(docs, today=today)
+        return expand(docs, today=today, public_downloads=self.public_downloads)
 
     def run(self, check=False, user=None, password=None, **extra):
         desired = self.desired()

@@ -42,6 +42,7 @@ import omero.ObjectFactoryRegistrar
 import omero.rtypes
 import omero_test_server_governance  # governance hook (issue 11)
 import omero_test_server_graph
+import omero_test_server_policy  # download policy (issue 20)
 from omero.rtypes import rbool, rlong, rstring
 
 ALL_PRIVILEGES = frozenset((
@@ -129,7 +130,7 @@ class Store:
     def __init__(self, root_password):
         self.lock = threading.RLock()
         self.ids = itertools.count(100)
-        self.groups = {}  # id -> dict(name, permissions, description, ldap)
+        self.groups = {}  # id -> dict(name, permissions, description, ldap, config [(name, value), ...])
         self.users = {}  # id -> dict(omename, first_name, middle_name, last_name, email, institution, ldap)
         self.links = {}  # user id -> [[group id, owner], ...] (index 0 = default group)
         self.passwords = {}  # user id -> password, or None (locked)
@@ -141,8 +142,10 @@ class Store:
         # Fault injection for tests: {"IAdmin.updateExperimenter": 1} fails the next such call once.
         self.faults = collections.Counter()
         self.requests = []  # graph requests received, as (kind, details)
+        # The server-wide omero.policy.binary_access (omero-server.properties default).
+        self.binary_access = omero_test_server_policy.SERVER_DEFAULT
         for gid, name in ((SYSTEM_GID, "system"), (USER_GID, "user"), (GUEST_GID, "guest")):
-            self.groups[gid] = {"name": name, "permissions": "rw----", "description": "", "ldap": False}
+            self.groups[gid] = {"name": name, "permissions": "rw----", "description": "", "ldap": False, "config": []}
         self.users[ROOT_UID] = self._user_record("root", "root", "root")
         self.links[ROOT_UID] = [[SYSTEM_GID, False], [USER_GID, False]]
         self.passwords[ROOT_UID] = root_password
@@ -215,13 +218,15 @@ class Store:
         return sum(n for op, n in self.counts.items() if op.startswith("IAdmin."))
 
     # model objects ---------------------------------------------------------------------------------
-    def group_object(self, gid, with_members=True):
+    def group_object(self, gid, with_members=True, with_config=False):
         g = self.groups[gid]
         obj = omero.model.ExperimenterGroupI(gid, True)
         obj.setName(rstring(g["name"]))
         obj.setDescription(rstring(g["description"]) if g["description"] else None)
         obj.setLdap(rbool(g["ldap"]))
         obj.getDetails().setPermissions(omero.model.PermissionsI(g["permissions"]))
+        # AdminImpl.lookupGroups/getGroup fetch the memberships, not the config (left null); IQuery.get loads it.
+        obj.setConfig([omero.model.NamedValue(n, v) for n, v in g.get("config") or []] if with_config else None)
         if with_members:
             for uid in self.member_ids(gid):
                 link = omero.model.GroupExperimenterMapI()
@@ -411,8 +416,10 @@ class AdminI(omero.api.IAdmin):
         if text not in VALID_PERMISSIONS:
             raise _unknown(f"group permissions {text!r}")
         gid = next(self.store.ids)
+        # SimpleRoleProvider.copyGroup: the new group keeps the config it is given.
+        config = [(nv.name, nv.value) for nv in group.getConfig() or [] if nv is not None]
         self.store.groups[gid] = {"name": name, "permissions": text, "description": _val(group.getDescription()) or "",
-                                  "ldap": bool(_val(group.getLdap()))}
+                                  "ldap": bool(_val(group.getLdap())), "config": config}
         return gid
 
     @_amd("updateGroup")
@@ -438,6 +445,7 @@ class AdminI(omero.api.IAdmin):
                 raise _validation(f"cannot rename the current group context '{current['name']}'")  # AdminImpl.updateGroup
             if name is None or self.store.group_id(name) is not None:
                 raise _validation(f"group name {name!r} taken")  # unique ExperimenterGroup.name
+        # AdminImpl.updateGroup copies name and description only: a config sent here is ignored, as there.
         current.update(name=name, description=_val(group.getDescription()) or "")  # null description clears it
 
     # users ---------------------------------------------------------------------------------------
@@ -712,6 +720,32 @@ class QueryI(omero.api.IQuery):
             raise _unknown(f"a query over {name}")
         return name
 
+    @_amd("get")
+    def get_async(self, klass, oid):
+        """IQuery.get of a group (with its config) or of an image (with its download restriction)."""
+        if klass == "ExperimenterGroup":
+            self.store.check_group(oid)  # QueryImpl.get: an unknown id is refused
+            # BasicACLVoter.allowLoad: groups are system types, readable by every user.
+            return self.store.group_object(oid, with_members=False, with_config=True)
+        if klass != "Image":
+            raise _unknown(f"IQuery.get of {klass}")
+        obj = self.store.data.get(oid)
+        if obj is None or obj["type"] != "Image" or not self._visible(obj):
+            raise _validation(f"No row with the given identifier exists: Image:{oid}")  # QueryImpl.get
+        image = omero.model.ImageI(oid, True)
+        image.setName(rstring(obj.get("name") or "image"))
+        perms = omero.model.PermissionsI(self.store.groups[obj["group"]]["permissions"])
+        # BasicACLVoter.postProcess: each policy's restriction travels as an extended restriction.
+        perms._extendedRestrictions = (
+            [omero_test_server_policy.NAME]
+            if omero_test_server_policy.is_restricted(self.store, oid, self.caller.uid, self.store.binary_access)
+            else [])
+        details = image.getDetails()
+        details.setPermissions(perms)
+        details.setOwner(omero.model.ExperimenterI(obj["owner"], False))
+        details.setGroup(omero.model.ExperimenterGroupI(obj["group"], False))
+        return image
+
     @_amd("projection")
     def projection_async(self, query, params):
         match = self.single.match(query)
@@ -746,6 +780,8 @@ class UpdateI(omero.api.IUpdate):
     @_amd("saveAndReturnObject")
     def saveAndReturnObject_async(self, obj):
         kind = type(obj).__name__.removesuffix("I")
+        if kind == "ExperimenterGroup" and obj.getId() is not None:
+            return self._save_group_config(obj)
         if kind not in OBJECT_TYPES or kind == "RenderingDef":
             raise _unknown(f"saving a {kind}")
         if obj.getId() is not None:
@@ -805,6 +841,28 @@ class UpdateI(omero.api.IUpdate):
         self.store.data[oid] = record
         obj.setId(rlong(oid))
         return obj
+
+    def _save_group_config(self, obj):
+        return _save_group_config_checked(self.store, self.caller, obj)
+
+
+def _save_group_config_checked(store, caller, obj):
+    gid = _val(obj.getId())
+    store.check_group(gid)
+    # BasicACLVoter.allowUpdate: an ExperimenterGroup is a system type; only an administrator holding
+    # ModifyGroup may update it through IUpdate (a group owner may not).
+    if not caller.admin_with("ModifyGroup"):
+        raise _security(f"Updating ExperimenterGroup:{gid} not allowed.")  # BasicACLVoter.throwUpdateViolation
+    g = store.groups[gid]
+    perms = obj.getDetails().getPermissions() if obj.getDetails() is not None else None
+    same = (_val(obj.getName()) == g["name"] and (_val(obj.getDescription()) or "") == g["description"]
+            and bool(_val(obj.getLdap())) == g["ldap"] and (perms is None or str(perms) == g["permissions"]))
+    if not same:  # IUpdate bypasses AdminImpl.updateGroup/changePermissions: the stand-in cannot know the rules
+        raise _unknown("changing a group's name, description, LDAP flag or permissions through IUpdate")
+    if obj.getConfig() is None:
+        raise _unknown("saving a group whose config was not loaded")
+    g["config"] = [(nv.name, nv.value) for nv in obj.getConfig() if nv is not None]
+    return store.group_object(gid, with_members=False, with_config=True)
 
 
 class Graph:

@@ -131,6 +131,9 @@ LAST_LOGINS = "select s.owner.id, max(s.started) from Session s group by s.owner
 # A person's own logins: a session an administrator opened as them (sudo) has its sudoer set
 # (ome.model.meta.Session.sudoer; BasicACLVoter reads it).
 OWN_LOGINS = "select s.owner.id, max(s.started) from Session s where s.sudoer is null group by s.owner.id"
+# The billed members' own logins in a period (the runner's days used): one row per session.
+LOGINS_BETWEEN = ("select s.owner.id, s.started from Session s where s.sudoer is null and s.started >= :since "
+                  "and s.started < :until and s.owner.id in (:uids)")
 OLD_PROJECTS = ("select o.id, o.name, o.details.owner.id, o.details.group.id, o.details.creationEvent.time "
                 "from Project o where o.details.creationEvent.time < :cutoff")
 OLD_DATASETS = ("select o.id, o.name, o.details.owner.id, o.details.group.id, o.details.creationEvent.time "
@@ -197,6 +200,22 @@ def _last_logins(store, params, visible, own=False):
     return [[rlong(uid), rtime(_epoch_ms(day))] for uid, day in sorted(latest.items())]
 
 
+def _logins_between(store, params, visible):
+    given = _params(params, ["since", "until", "uids"])
+    if not (isinstance(given["since"], omero.RTime) and isinstance(given["until"], omero.RTime)):
+        # A timestamp compared with a long is an HQL type mismatch on the real server (QueryException).
+        raise omero.QueryException(serverStackTrace="", serverExceptionClass="", message="since/until must be rtimes")
+    since, until, uids = given["since"].val, given["until"].val, {x.val for x in given["uids"].val}
+    rows = []
+    for uid, day, *sudoer in login_sessions(store):
+        if sudoer and sudoer[0] is not None or uid not in uids:
+            continue
+        links = store.links.get(uid) or [[None, False]]
+        if visible({"group": links[0][0]}) and since <= _epoch_ms(day) < until:
+            rows.append([rlong(uid), rtime(_epoch_ms(day))])  # Session.started: a timestamp -> rtime (IceMapper)
+    return rows
+
+
 def _owners(store, params, visible, kind):
     ids = _params(params, ["ids"])["ids"]
     wanted = {x.val for x in ids.val}
@@ -207,6 +226,7 @@ def _owners(store, params, visible, kind):
 QUERIES = {
     LAST_LOGINS: _last_logins,
     OWN_LOGINS: functools.partial(_last_logins, own=True),
+    LOGINS_BETWEEN: _logins_between,
     OLD_LOOSE_IMAGES: functools.partial(_old, kind="Image", not_child_of="DatasetImageLink", in_no_well=True),
     OLD_SCREENS: functools.partial(_old, kind="Screen", not_child_of=None),
     OLD_PLATES: functools.partial(_old, kind="Plate", not_child_of="ScreenPlateLink"),
@@ -251,7 +271,7 @@ def add_group(store, name, permissions="rwra--"):
     gid = store.group_id(name)
     if gid is None:
         gid = next(store.ids)
-        store.groups[gid] = {"name": name, "permissions": permissions, "description": "", "ldap": False}
+        store.groups[gid] = {"name": name, "permissions": permissions, "description": "", "ldap": False, "config": []}
     return gid
 
 

@@ -225,3 +225,37 @@ def test_no_login_in_clear_and_no_plain_smtp_off_this_host(world):
     rc, summary, _err = run(world, "run", "--today", TODAY, cfg=login)
     assert rc == 1 and "over an unencrypted connection" in summary["failed"][0]["error"]
     assert world["sink"].messages == []
+
+
+def test_an_external_group_past_its_month_is_billed_to_support(world):
+    """ext-x created on 2026-12-10: from 2027-01-10 it is billed. The run of 2027-01-22 keeps the day's usage
+    sample (85 GB); the run of 2027-02-03 bills January: its member's own logins (a sudo session and the
+    owner's login do not count) and the GB-days, in the CSV, the HTML (with the plot) and a mail to support."""
+    store, sink = world["server"].store, world["sink"]
+    cfg = dict(world["cfg"], inventory=dict(INVENTORY, external_groups=[
+        dict(INVENTORY["external_groups"][0], created="2026-12-10", billed=True)]))
+    uids = world["uids"]
+    seed.login_sessions(store).extend([(uids["ext"], "2027-01-12"), (uids["ext"], "2027-01-15"),
+                                       (uids["ext"], "2027-01-16", 0), (uids["owner"], "2027-01-18")])
+    rc, _summary, err = run(world, "run", "--today", "2027-01-22", cfg=cfg)
+    assert rc == 0, err
+    assert not any("Billing" in m["message"]["Subject"] for m in sink.messages)  # December: first month, not billed
+    store.counts.clear()
+    rc, summary, err = run(world, "run", "--today", "2027-02-03", cfg=cfg)
+    assert rc == 0, err
+    subject = "[OMERO] Billing 2027-01: external group ext-x (2 day(s) used, 850.000 GB-days)"
+    assert subject in summary["sent"]
+    (mail,) = [m for m in sink.messages if " ".join(m["message"]["Subject"].split()) == subject]  # folded header
+    assert mail["envelope"]["to"] == [SUPPORT]
+    assert "2027-01-12, 2027-01-15" in mail["message"].get_payload()
+    assert store.counts["IQuery.projection"] == 7  # the billed member's logins: one more projection
+    csv_text = pathlib.Path(summary["reports"][1]).read_text().splitlines()
+    assert csv_text[0] == "section,subject,detail,value,flag,cost,billing_period,days_used,gb_days"
+    (row,) = [line for line in csv_text if line.startswith("billing,")]
+    assert row.startswith("billing,ext-x,2027-01: billed 2027-01-10 to 2027-01-31")
+    assert row.endswith(",2027-01,2,850.000")
+    html = pathlib.Path(summary["reports"][0]).read_text()
+    assert "Billing of external groups past their first month, 2027-01 (1)" in html
+    assert 'aria-label="GB per day of ext-x"' in html
+    rc, summary, err = run(world, "run", "--today", "2027-02-04", cfg=cfg)
+    assert rc == 0 and not any("Billing" in s for s in summary["sent"]), summary  # once per period

@@ -169,7 +169,8 @@ def test_omero_group_permissions_owners_members_states(server):
          "members": ["anna", "bert"], "state": "exact"}]))
     assert result["changed"]
     assert store.counts["submit.Chmod2"] == 1
-    assert store.groups[gid] == {"name": "team-x", "permissions": "rwra--", "description": "Team X", "ldap": False}
+    assert store.groups[gid] == {"name": "team-x", "permissions": "rwra--", "description": "Team X", "ldap": False,
+                                 "config": []}
     assert sorted(store.user_id(n) for n in ("anna", "bert")) == sorted(store.member_ids(gid))
     assert result["diff"]["before"]["groups"]["team-x"]["permissions"] == "read-only"
     assert result["diff"]["after"]["groups"]["team-x"]["members"] == ["anna", "bert"]

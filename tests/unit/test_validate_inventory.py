@@ -176,3 +176,15 @@ def test_expand_keeps_expired_external_members_out_of_user():
     rc, out, _err = run("--expand", "--today", "2026-12-20", "--external-expiry-policy", "notify_only",
                         ROOT / "inventories" / "local")
     assert next(u for u in json.loads(out)["users"] if u["omename"] == "extlabx")["active"] is True
+
+
+def test_an_external_group_used_past_its_month_must_say_it_is_billed(tmp_path):
+    # DMP section 6: one month, then billed. billed: true lets the lifetime exceed the month; without it, refused.
+    group = ("---\nexternal_groups:\n  - name: ext-lab\n    site: Lab X\n    created: 2026-01-10\n"
+             "    expires: 2026-04-10\n    quota_gb: 100\n    owners: [fbrau]\n{billed}")
+    refused = inventory_with(tmp_path / "a", {"external_groups_billed.yml": group.format(billed="")})
+    rc, out, _err = run(refused)
+    assert rc == 1 and "external_groups[0].expires: lifetime over one month" in out and "set billed: true" in out
+    billed = inventory_with(tmp_path / "b", {"external_groups_billed.yml": group.format(billed="    billed: true\n")})
+    rc, out, err = run("--expand", billed)
+    assert rc == 0, out + err

@@ -16,7 +16,11 @@ GB = 1000 ** 3
 
 
 def populate(store):
-    seed.sample_world(store, orphan_name="old-orphan.tif", orphan_size=GB)
+    uids = seed.sample_world(store, orphan_name="old-orphan.tif", orphan_size=GB)
+    # The external member's own logins in January (days used, billed from 2027-01-10), an administrator's sudo
+    # session as them and the group owner's login (neither counts).
+    seed.login_sessions(store).extend([(uids["ext"], "2027-01-12"), (uids["ext"], "2027-01-15"),
+                                       (uids["ext"], "2027-01-16", 0), (uids["owner"], "2027-01-18")])
 
 
 def main():

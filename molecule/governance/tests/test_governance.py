@@ -8,6 +8,7 @@ import pytest
 
 SPOOL = "/var/spool/gov-smtp-sink"
 SUPPORT = "omero-support@example.org"
+BILLING = "[OMERO] Billing 2027-01: external group ext-x (2 day(s) used, 850.000 GB-days)"
 
 
 def step(host, name):
@@ -55,7 +56,7 @@ def test_first_run_delivers_the_expected_mails(host, delivered):
     assert sorted(first) == [
         "[OMERO] 1 item(s) of lead in team-a older than 5 years",
         "[OMERO] 1 item(s) of memb in team-a older than 5 years",
-        "[OMERO] Account review 2027-01: Lab X (1 active, 1 flagged)",
+        "[OMERO] Account review 2027-01: Lab X (1 active, 0 flagged)",  # ext logged in on 2027-01-15
         "[OMERO] Account review 2027-01: iBV (4 active, 2 flagged)",
         "[OMERO] Group ext-x expires on 2027-01-27 (5 day(s) left)",
         "[OMERO] Group ext-x: 85 % of its 100 GB quota used",
@@ -84,11 +85,12 @@ def test_relay_down_fails_the_run_and_the_next_run_delivers_what_was_missed(host
     missed = sorted(f["subject"] for f in summary["failed"])
     assert missed == ["[OMERO] 1 item(s) of lead in team-a older than 5 years",
                       "[OMERO] 1 item(s) of memb in team-a older than 5 years",
+                      BILLING,
                       "[OMERO] Group ext-x expired on 2027-01-27"]
     assert "NOT SENT" in host.check_output("cat /root/step-down.err")
     rc, summary, mails = step(host, "back")
-    assert rc == 0 and mails == 9 and sorted(summary["sent"]) == missed
-    assert sorted(s for s, _f, _r, _b in delivered[6:9]) == missed
+    assert rc == 0 and mails == 10 and sorted(summary["sent"]) == missed
+    assert sorted(" ".join(s.split()) for s, _f, _r, _b in delivered[6:10]) == missed  # (a long subject is folded)
     # The expired group's external member lost the login (in the down run: server changes do not need the relay).
     assert step(host, "down")[1]["deactivated"] == ["ext"]
 
@@ -98,7 +100,7 @@ def test_playbook_check_mode_delivers_nothing(host):
     # The debug task of the role shows the runner's check summary: March, the retention items again.
     assert re.search(r"""['"]?check['"]?:\s*(true|True)""", out), out[-2000:]
     assert "older than 5 years" in out
-    assert int(host.check_output("cat /root/step-playbook-check.mails")) == 9
+    assert int(host.check_output("cat /root/step-playbook-check.mails")) == 10
     assert "2027-03-02" not in host.check_output("cat /root/step-playbook-check.reports")
 
 
@@ -117,8 +119,29 @@ def test_reports_are_for_administrators_only(host):
     html = host.file("/var/lib/omero-governance/reports/governance-2027-02-03.html").content_string
     assert "<svg" in html and "2027-01-22" in html and "2027-02-03" in html  # growth over the two days
     csv_text = host.file("/var/lib/omero-governance/reports/governance-2027-01-22.csv").content_string
-    assert csv_text.splitlines()[0] == "section,subject,detail,value,flag,cost"
+    assert csv_text.splitlines()[0] == "section,subject,detail,value,flag,cost,billing_period,days_used,gb_days"
     assert "external group,ext-x," in csv_text
+    assert not any(line.startswith("billing,") for line in csv_text.splitlines())  # December: its first month
+
+
+def test_external_group_past_its_month_is_billed(host, delivered):
+    """ext-x (created 2026-12-10) is billed from 2027-01-10: the run of 2027-02-03 bills January with the days of
+    its member's own logins (12 and 15; not the sudo session, not the owner's login) and the GB-days from the
+    usage sample kept on 2027-01-22 (85 GB a day from then: 10 days)."""
+    csv_text = host.file("/var/lib/omero-governance/reports/governance-2027-02-03.csv").content_string
+    (row,) = [line for line in csv_text.splitlines() if line.startswith("billing,")]
+    assert row.startswith("billing,ext-x,2027-01: billed 2027-01-10 to 2027-01-31 (22 d past the first month),")
+    assert row.endswith(",2027-01,2,850.000")
+    assert "no usage sample before 2027-01-22" in row
+    html = host.file("/var/lib/omero-governance/reports/governance-2027-02-03.html").content_string
+    assert "Billing of external groups past their first month, 2027-01 (1)" in html
+    assert 'aria-label="GB per day of ext-x"' in html
+    (mail,) = [m for m in delivered if " ".join(m[0].split()) == BILLING]
+    _subject, sender, rcpt, body = mail
+    assert sender == SUPPORT and rcpt == [SUPPORT]
+    assert "2027-01-12, 2027-01-15" in body and "850.000 GB-days from 1 daily usage sample(s)" in body
+    state = json.loads(host.check_output("cat /var/lib/omero-governance/state.json"))
+    assert state["history"]["2027-01-22"]["groups"]["ext-x"] == 85 * 1000 ** 3  # the sample billed, in the backed-up state
 
 
 def test_secrets_are_root_only(host):
