@@ -55,9 +55,11 @@ def process_name(pid):
 
 
 def counters(jcmd, pid, timeout):
-    """The JVM's performance counters, read as the process's owner (the attach mechanism's rule)."""
-    owner = pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name
-    out = subprocess.run(["runuser", "-u", owner, "--", jcmd, str(pid), "PerfCounter.print"],
+    """The JVM's performance counters, read as the process's owner (the attach mechanism's rule); setpriv, not
+    runuser, so that no PAM session is logged at every run."""
+    owner = pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid)
+    out = subprocess.run(["setpriv", f"--reuid={owner.pw_uid}", f"--regid={owner.pw_gid}", "--init-groups", "--",
+                          jcmd, str(pid), "PerfCounter.print"],
                          capture_output=True, text=True, timeout=timeout, check=True).stdout
     values = {}
     for line in out.splitlines():
