@@ -1328,9 +1328,14 @@ class RouterI(Glacier2.Router):
 class OmeroTestServer:
     """Start with ``with OmeroTestServer() as server:``; connect to 127.0.0.1:``server.port`` over tcp."""
 
-    def __init__(self, root_password="Root-Test-Passw0rd!", port=0):
+    def __init__(self, root_password="Root-Test-Passw0rd!", port=0, transport="tcp", tls=None):
         self.root_password = root_password
         self.wanted_port = port  # governance hook (issue 11): a fixed port for the molecule scenario
+        # Glacier2 listens on each transport of omero.client.icetransports (ssl, tcp, ws, wss; ports omero.ports.*:
+        # ome/omero-server etc/omero.properties); ssl and wss need tls=(certificate PEM, key PEM).
+        if transport not in ("tcp", "ssl", "ws", "wss") or (transport in ("ssl", "wss")) != (tls is not None):
+            raise ValueError(f"transport {transport!r} with tls={tls!r}: ssl and wss need (cert, key), tcp and ws none")
+        self.transport, self.tls = transport, tls
         self.store = Store(root_password)
         self.communicator = None
         self.port = None
@@ -1340,11 +1345,18 @@ class OmeroTestServer:
         data.properties = Ice.createProperties()
         data.properties.setProperty("Ice.ThreadPool.Server.Size", "2")
         data.properties.setProperty("Ice.MessageSizeMax", "262144")
+        if self.tls:
+            # IceSSL with OpenSSL (Ice 3.6): PEM certificate and key; no client certificate is asked for (OMERO's
+            # clients bring none: omero-py's omero/clients.py sets IceSSL.VerifyPeer=0 and no IceSSL.CertFile).
+            for key, value in (("Ice.Plugin.IceSSL", "IceSSL:createIceSSL"), ("IceSSL.CertFile", str(self.tls[0])),
+                               ("IceSSL.KeyFile", str(self.tls[1])), ("IceSSL.VerifyPeer", "0")):
+                data.properties.setProperty(key, value)
         self.communicator = Ice.initialize(data)
         omero.ObjectFactoryRegistrar.registerObjectFactory(self.communicator, None)
         for factory in omero.rtypes.ObjectFactories.values():
             factory.register(self.communicator)
-        adapter = self.communicator.createObjectAdapterWithEndpoints("OmeroTestServer", f"tcp -h 127.0.0.1 -p {self.wanted_port}")
+        endpoint = f"{self.transport} -h 127.0.0.1 -p {self.wanted_port}"
+        adapter = self.communicator.createObjectAdapterWithEndpoints("OmeroTestServer", endpoint)
         adapter.add(RouterI(self.store, adapter), Ice.Identity("router", "OMERO.Glacier2"))
         adapter.activate()
         self.port = adapter.getEndpoints()[0].getInfo().port

@@ -133,7 +133,7 @@ def test_default_deny_and_only_the_table_of_the_role(split, host):
 # Exactly what each host opens, and to whom (None: anywhere).
 SPLIT_EXPECTED = {
     "db1": {5432: {"10.10.0.21", "2001:db8::21"}, 9187: {"10.10.0.61"}, 9100: {"10.10.0.61"}},
-    "srv1": {4064: None, 9100: {"10.10.0.61"}},
+    "srv1": {4064: None, 4066: {"10.10.0.41"}, 9100: {"10.10.0.61"}},  # websockets: from the proxy's nginx only
     "web1": {443: {"10.10.0.41"}, 9100: {"10.10.0.61"}},
     "web2": {443: {"10.10.0.41"}, 9100: {"10.10.0.61"}},
     "proxy1": {80: None, 443: None, 9100: {"10.10.0.61"}},
@@ -200,10 +200,20 @@ def test_small_topology_union_of_groups_and_the_former_sources(small):
         ("tcp", 22): {"192.0.2.10"},
         ("tcp", 14064): {"203.0.113.0/24", "10.20.0.2"},
         ("tcp", 4063): {"203.0.113.0/24", "10.20.0.2"},
+        ("tcp", 4066): {"10.20.0.2"},  # websockets: from OMERO.web's nginx (no proxy) only, whatever the sources
     }
     assert "PostgreSQL from the OMERO.server hosts: no source, closed" in small["aio"]
     # No proxy: OMERO.web's nginx is public on its own ports; no monitoring group: no exporter port.
     assert parse(small["web1"]) == {("tcp", 22): {"192.0.2.10"}, ("tcp", 80): None, ("tcp", 8443): None}
+
+
+def test_websocket_port_closed_when_the_servers_serve_none(tmp_path):
+    inventory = json.loads(json.dumps(SMALL))
+    inventory["all"]["children"]["omero_server"]["vars"].update(omero_server_websockets=False,
+                                                                omero_server_websocket_ssl_port=14066)
+    assert ("tcp", 4066) not in parse(render(tmp_path, inventory)["aio"])
+    inventory["all"]["children"]["omero_server"]["vars"]["omero_server_websockets"] = True
+    assert parse(render(tmp_path / "on", inventory)["aio"])[("tcp", 14066)] == {"10.20.0.2"}  # follows the port
 
 
 def test_database_port_follows_the_inventory(tmp_path):

@@ -9,7 +9,9 @@ from polling import wait_for
 
 RULES = {"OmeroBackupStale", "OmeroBackupNeverSucceeded", "OmeroBackupRunFailed", "OmeroBackupTimerStopped",
          "OmeroBackupCheckFailed", "OmeroBackupCopyLagging", "OmeroBackupCopyFailed", "CertificateExpiresSoon",
-         "DiskAlmostFull", "ServiceDown", "ProbeFailed", "TargetDown", "MailQueueStuck", "MailQueueGrowing"}
+         "DiskAlmostFull", "ServiceDown", "ProbeFailed", "TargetDown", "MailQueueStuck", "MailQueueGrowing",
+         "OmeroJvmDown", "OmeroJvmHeapAlmostFull", "OmeroJvmGcTimeHigh", "OmeroJvmMetricsStale",
+         "OmeroRepositoryMissing", "OmeroRepositoryAlmostFull"}
 
 
 def api(host, hv, path):
@@ -130,3 +132,29 @@ def test_listens_on_loopback_only(host, hv):
         assert not [a for a in listening if a.endswith(f":{port}") and not a.startswith("127.0.0.1:")]
     # Alertmanager runs without a cluster: no gossip port (its default is 9094).
     assert "--cluster.listen-address=" in host.check_output("cat /etc/default/prometheus-alertmanager")
+
+
+# The JVM metrics (roles/monitoring/files/omero-jvm-metrics.py): a real OpenJDK process (prepare.yml's
+# jvm-standin.service, -Xmx64m) scraped while it ran (side_effect.yml kept Prometheus' answers), then stopped.
+def test_running_jvm_was_scraped(host):
+    up, used, heap_max, threads, gcs, repository = json.loads(host.check_output("cat /root/jvm-before.json"))
+    assert [r["metric"]["unit"] for r in up] == ["jvm-standin.service"]
+    assert 0 < float(used[0]["value"][1]) <= float(heap_max[0]["value"][1])
+    assert 60 * 2**20 < float(heap_max[0]["value"][1]) <= 64 * 2**20 + 4096  # -Xmx64m, as G1 counts it
+    assert float(threads[0]["value"][1]) >= 2  # main and the JVM's own threads
+    assert {r["metric"]["collector"] for r in gcs} >= {"G1 young collection pauses"}
+    assert float(repository[0]["value"][1]) > 0
+
+
+def test_no_jvm_alert_while_it_ran(host):
+    before = json.loads(host.check_output("cat /root/alerts-before.json"))["data"]["alerts"]
+    assert [a for a in before if a["labels"]["alertname"].startswith("OmeroJvm")] == []
+
+
+def test_stopped_jvm_alerts(host, hv):
+    def down():
+        alerts = api(host, hv, "alerts")["alerts"]
+        return [a for a in alerts if a["labels"]["alertname"] == "OmeroJvmDown" and a["state"] == "firing"]
+    got = wait_for(down, timeout=90, interval=2)
+    assert got and got[0]["labels"]["process"] == "Standin" and got[0]["labels"]["unit"] == "jvm-standin.service", got
+    assert host.check_output("systemctl is-active jvm-standin.service || true") == "inactive"

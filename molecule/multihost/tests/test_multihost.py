@@ -147,7 +147,7 @@ def test_postgresql_only_over_verified_tls(hosts):
 def test_omero_server_uses_tls_to_the_database(hosts):
     config = hosts["mh-server"].check_output("cat /opt/omero/server/config/00-omero-deploy.omero")
     assert "jdbc:postgresql://172.31.213.11:5432/omero?sslmode=verify-full" in config
-    assert re.search(r"^config set -- omero.client.icetransports ssl$", config, re.MULTILINE)
+    assert re.search(r"^config set -- omero.client.icetransports ssl,wss$", config, re.MULTILINE)
 
 
 @pytest.mark.parametrize("web", ["mh-web1", "mh-web2"])

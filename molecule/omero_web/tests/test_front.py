@@ -35,6 +35,9 @@ def test_http_real_name_is_redirected(host, site):
 
 @pytest.mark.parametrize("sni", [f"-servername {UNKNOWN}", "-noservername"])
 def test_https_unknown_or_absent_sni_handshake_refused(host, site, sni):
+    if site["vars"].get("nginx_omero_websocket_servers"):
+        pytest.skip("this platform proxies OMERO's websockets: Ice 3.6 clients send no SNI, so the handshake "
+                    "completes (test_websocket.py checks that unknown names still get no reply)")
     r = host.run(f"openssl s_client -connect 127.0.0.1:{site['https']} {sni} -CAfile {site['ca']} </dev/null")
     out = r.stdout + r.stderr
     assert r.rc != 0, out
