@@ -225,6 +225,41 @@ def test_schema_initialised(host, ports):
     assert res.stdout.strip().startswith("OMERO5.4")
 
 
+def test_certificate_is_signed_only_when_missing_or_near_expiry(host):
+    # The unit's own guard around `omero certificates` (ExecStartPre), run as the service user against a scratch
+    # OMERODIR and certificate folder: a restart must keep the certificate that nginx's /omero-ws proxy pins.
+    unit = host.file("/etc/systemd/system/omero-server.service").content_string
+    guard = next(line.removeprefix("ExecStartPre=") for line in unit.splitlines()
+                 if line.startswith("ExecStartPre=/bin/sh -c") and "omero certificates" in line)
+    scratch = "/tmp/omerodir-certs"
+    certs = f"{scratch}/data/certs"
+    command = guard.replace("/OMERO/certs/", f"{certs}/")  # the unit's certificate folder, here the scratch one
+    assert command != guard
+    run = f"cd /tmp && runuser -u omero-server -- env OMERODIR={scratch} HOME=/tmp PATH={VENV}/bin:/usr/bin:/bin "
+    host.check_output(f"rm -rf {scratch} && install -d -o omero-server -g omero-server {scratch}/etc/grid {scratch}/data")
+    try:
+        assert host.run(f"{run} {VENV}/bin/omero config set omero.data.dir {scratch}/data").rc == 0
+
+        def fingerprint():
+            return host.check_output(f"openssl x509 -noout -fingerprint -sha256 -in {certs}/server.pem")
+
+        res = host.run(run + command)
+        assert res.rc == 0, res.stderr
+        first = fingerprint()
+        assert host.file(f"{certs}/server.p12").size > 0
+        assert host.run(run + command).rc == 0
+        assert fingerprint() == first  # valid for more than the renewal window: kept
+        # A certificate within the window (1 day left, same key): the next start signs a new one.
+        host.check_output(f"runuser -u omero-server -- openssl req -new -x509 -days 1 -subj /CN=expiring "
+                          f"-key {certs}/server.key -out {certs}/server.pem")
+        assert host.run(run + command).rc == 0
+        renewed = fingerprint()
+        assert renewed not in (first, "")
+        assert host.run(f"openssl x509 -checkend 864000 -noout -in {certs}/server.pem").rc == 0
+    finally:
+        host.run(f"rm -rf {scratch}")
+
+
 @needs_artifacts
 def test_glacier2_certificates(host):
     assert host.file("/OMERO/certs/server.p12").exists
