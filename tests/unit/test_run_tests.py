@@ -101,3 +101,26 @@ def test_scenarios_run_two_at_a_time_and_a_hung_one_is_killed(run_tests, monkeyp
                        "hangs": ("failed", "killed after 3 s (timeout)"), "late": ("passed", "exit 0")}
     # Two at a time: the third starts only once one of the first two has ended.
     assert started[:2] == [("ok", 0), ("bad", 0)] and started[2][1] >= 1
+
+
+def test_the_unit_stage_beside_takes_one_slot_until_it_ends(run_tests, monkeypatch):
+    rt = run_tests("full")
+    monkeypatch.setattr(rt, "JOBS", 2)
+    beside = rt.threading.Thread(target=time.sleep, args=(2,), daemon=True)
+    started = []
+
+    def fake_start(name, platform, tmp):
+        started.append((name, beside.is_alive(), sum(1 for r in rt.RESULTS if r[0] == "molecule")))
+        log = tmp / f"{name}.log"
+        log.write_text("")
+        proc = rt.subprocess.Popen(["sh", "-c", "sleep 0.5"], start_new_session=True)
+        return {"name": name, "label": name, "proc": proc, "log": log, "start": time.monotonic(),
+                "xml": tmp / f"{name}.xml"}
+
+    monkeypatch.setattr(rt, "start_scenario", fake_start)
+    beside.start()
+    rt.stage_molecule([("a", None), ("b", None), ("c", None)], beside=beside)
+    # While the unit stage runs, one scenario at a time: b starts only after a ended.
+    assert started[0] == ("a", True, 0)
+    assert started[1][0] == "b" and started[1][2] >= 1
+    assert [r[2] for r in rt.RESULTS] == ["passed"] * 3
