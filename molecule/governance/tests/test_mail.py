@@ -71,7 +71,7 @@ def test_runner_delivers_every_kept_notice_once_the_relay_is_fixed(host):
 @pytest.mark.parametrize("case", CASES)
 def test_postfix_keeps_the_mail_it_cannot_forward_and_says_why(matrix, case):
     got = matrix["cases"][case]
-    assert got["queued"] is not None, f"{case}: the mail never showed a delay reason"
+    assert got["queued"] is not None, f"{case}: the mail never reached the deferred queue with a delay reason"
     assert got["queued"]["queue_name"] == "deferred"
     assert POSTFIX_REASON[case] in got["queued"]["delay_reason"], got["queued"]
     assert got["relay"] == {"mails": [], "commands": []}  # not a word past EHLO, in clear or not
